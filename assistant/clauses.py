@@ -1,0 +1,453 @@
+"""Corpus → clauses: split the guideline record into citable clauses with stable ids.
+
+The record (``corpus/guidelines.txt``) holds five documents, each opened by a 「第N篇:…」 line.
+Structure: document → section (一、) → subsection ((一)) → clause (1、 / 1.) → paragraph.
+Unnumbered paragraphs are clauses too, numbered by position (label 「第N段」); the text before
+the first section is the preamble (section 0, 「前言」). Document metadata (official title,
+issuer, date, …) comes from the hand-checked ``corpus/documents.json``; metadata lines in the
+record (titles, addressees, doc numbers, web-page header, signatures, 主題詞/印發 trailers)
+are recognised by pattern and kept out of the clauses.
+
+The source file is never edited; every repair happens in :func:`clean_text`, and
+``Clause.original`` keeps the verbatim source lines for provenance. Repairs:
+
+* page numbers left mid-sentence by the PDF extraction (「自身建 1 設」, 「村、11 企業」) are
+  removed; real numbers (2012年, 80%, 1/3, 3-5個, 12371, 1:1, 4+2+4) are never set off by spaces,
+  so they are untouched;
+* stray spaces between Chinese characters (「召 開」, 「以 獎代補」) are removed — a join never
+  inserts a space, Chinese has no hyphenation;
+* lines broken mid-sentence (「…其他」 / 「工作任務。」, 「…來源」 / 「。同時,…」) are joined;
+* a lone 「?」 between commas (「要加大外出培訓力度,?,即:」, doc 3 clause 4) is a transcoding
+  artefact — the same one that turned 〔〕 into 「?」 in 「紅總字?2010?72號」 — so 「?,」 is
+  dropped; the lost word (if any) cannot be recovered;
+* the variant 臵 is written 置. Simplified leftovers (干部, 關于, 規范) stay as printed; script
+  normalisation happens at retrieval time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any
+
+CORPUS_FILE = "guidelines.txt"
+METADATA_FILE = "documents.json"
+CORPUS_ENV = "ASSISTANT_CORPUS"
+PREAMBLE = "前言"
+LABEL_SEP = " › "
+
+# --- character classes -----------------------------------------------------------------------
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# The record mixes CJK punctuation (、。《》“”) with ASCII stand-ins for full-width marks
+# (,;:()?!), so both count as "Chinese context" when deciding whether a space is stray.
+# Of the full-width block only the punctuation counts (full-width digits/letters do not).
+_FULLWIDTH_PUNCT = "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+_PUNCT = f"\u3000-\u303f{_FULLWIDTH_PUNCT}“”‘’,;:()?!"  # used inside [...]: no escaping needed
+_CONTEXT = f"[{_CJK}{_PUNCT}]"
+_PUNCT_CLASS = f"[{_PUNCT}]"
+_CN_DIGITS = "〇零一二三四五六七八九十"
+_CN_NUM = "[一二三四五六七八九十]+"
+# Characters that follow a real quantity (3 個, 30 萬元): a number before them is never a page.
+_UNITS = "年月日號号個个名萬万元%歲岁天次人份條条款項项倍期屆届"
+
+# --- structure ---------------------------------------------------------------------------------
+
+# 「第四篇:鄉鎮紀檢組織建設指導意見」 opens a document; the rest of the line is its heading.
+DOC_START_RE = re.compile(rf"^第(?P<num>{_CN_NUM})篇[::](?P<heading>.+)$")
+# 「二、進一步健全鄉鎮紀檢組織」: Chinese numeral + 、 opens a section.
+SECTION_RE = re.compile(rf"^(?P<num>{_CN_NUM})、(?P<rest>.+)$")
+# 「(三)建設生態班子,…」 with ASCII or full-width parentheses opens a subsection.
+SUBSECTION_RE = re.compile(rf"^(?P<open>[((])(?P<num>{_CN_NUM})(?P<close>[))])(?P<rest>.*)$")
+# A subsection that starts on its section's heading line: 「一、…主要目標(一)指導思想。…」.
+INLINE_SUBSECTION_RE = re.compile(rf"[((]{_CN_NUM}[))]")
+# 「1、」「1.」「10、」 open a numbered clause; the look-ahead keeps decimals (「3.5%」) out.
+CLAUSE_RE = re.compile(r"^(?P<num>\d{1,2})[、.．](?!\d)(?P<body>.+)$")
+
+# --- metadata lines ----------------------------------------------------------------------------
+
+# Closing block of a document: 主題詞/抄送/印發/校對人 lines and bare dates (Arabic or 〇-style).
+TRAILER_RE = re.compile(
+    rf"^(主題詞|主题词|抄送|抄報|校對人|校对人)|印發|印发"
+    rf"|^\d{{4}}年\d{{1,2}}月\d{{1,2}}日$"
+    rf"|^[{_CN_DIGITS}]{{4}}年[{_CN_DIGITS}]{{1,2}}月[{_CN_DIGITS}]{{1,3}}日$"
+)
+# A signature: a short organisation name on its own line (「中共云和縣委」), no punctuation.
+SIGNATURE_RE = re.compile(rf"^[{_CJK}]{{2,24}}(委|委員會|政府|總會|辦公室|機關|局|廳|部)$")
+# Before the first section, a line is preamble prose only if it has a sentence in it; a short
+# line ending in 「:」 is an addressee list (「各高中、機關各股室:」), not prose.
+ADDRESSEE_MAX_LEN = 40
+
+# --- cleaning ----------------------------------------------------------------------------------
+
+# Page numbers: a 1–3 digit run set off by whitespace inside a sentence (「自身建 1 設」). The
+# extraction sometimes drops the space next to punctuation (「村、11 企業」), so one-sided
+# spacing counts when the other side is punctuation. Real numbers are never space-separated
+# here; the unit guard protects 「共 3 個」-style quantities anyway.
+PAGE_NUMBER_RE = re.compile(
+    rf"(?:(?<={_CONTEXT})\s+\d{{1,3}}\s+(?={_CONTEXT})"
+    rf"|(?<={_PUNCT_CLASS})\d{{1,3}}\s+(?={_CONTEXT})"
+    rf"|(?<={_CONTEXT})\s+\d{{1,3}}(?={_PUNCT_CLASS}))"
+    rf"(?![{_UNITS}])"
+)
+# Whitespace with Chinese on both sides is an extraction artefact (「召 開」, 「等制度, 按照」).
+STRAY_SPACE_RE = re.compile(rf"(?<={_CONTEXT})\s+(?={_CONTEXT})")
+# 「力度,?,即」: a question mark between commas stands for a character lost in transcoding.
+QUESTION_ARTEFACT_RE = re.compile(r"(?<=[,,、])[??][,,、]")
+VARIANTS = str.maketrans({"臵": "置"})
+
+# A line ending (after closing quotes/brackets) in one of these ends its sentence; otherwise
+# the next line continues it.
+_SENTENCE_END = "。!?;:!?;:"
+_CLOSERS = "”’」』))》"
+# A line cannot start a paragraph with these: it continues the previous line (「。同時,…」).
+_CONTINUATION_START = "。,、;:!?)”,;:!?)"
+
+
+# --- public data types -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    number: int
+    title: str  # official title (from documents.json; the 第N篇 heading if unknown)
+    heading: str  # the 第N篇 line's own title
+    issuer: str | None
+    date: str | None  # ISO date
+    doc_number: str | None
+    status: str | None  # e.g. 征求意見稿
+    source: str  # source file name
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str  # "d4-s2-c6", "d2-s2-ss3-c1", subsection body "d2-s1-ss1", preamble "d1-s0-c1"
+    doc_id: str
+    doc_title: str
+    section_no: int  # 0 for the preamble
+    section: str  # "二、進一步健全鄉鎮紀檢組織" or "前言"
+    subsection_no: int | None
+    subsection: str | None  # heading only: "(三)建設生態班子,選好配強新農村建設帶頭人隊伍"
+    clause_no: int | None  # None when the clause is a subsection body
+    numbered: bool  # printed number (第N條) vs position (第N段)
+    label: str  # citation label
+    text: str  # clean body, without number prefix or headings
+    original: str  # verbatim source line(s), joined with "\n"
+    order: int  # position in corpus order
+
+    @property
+    def sha(self) -> str:
+        """sha256 hex of id + text: changes exactly when the clause must be re-embedded."""
+        return hashlib.sha256((self.id + self.text).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Corpus:
+    documents: tuple[Document, ...]
+    clauses: tuple[Clause, ...]
+
+    @cached_property
+    def _by_id(self) -> dict[str, Clause]:
+        return {c.id: c for c in self.clauses}
+
+    def clause(self, id: str) -> Clause:
+        try:
+            return self._by_id[id]
+        except KeyError:
+            raise KeyError(f"no clause {id!r} in the corpus (ids look like 'd4-s2-c6')") from None
+
+    def by_doc(self, doc_id: str) -> list[Clause]:
+        if doc_id not in {d.id for d in self.documents}:
+            known = ", ".join(d.id for d in self.documents)
+            raise KeyError(f"no document {doc_id!r} in the corpus (known: {known})")
+        return [c for c in self.clauses if c.doc_id == doc_id]
+
+
+# --- cleaning ----------------------------------------------------------------------------------
+
+
+def clean_text(text: str) -> str:
+    """Clean form of source text: artefacts, page numbers and stray spaces removed, 臵→置."""
+    text = QUESTION_ARTEFACT_RE.sub("", text)
+    text = PAGE_NUMBER_RE.sub("", text)
+    text = STRAY_SPACE_RE.sub("", text)
+    return text.translate(VARIANTS).strip()
+
+
+def cn_numeral(text: str) -> int:
+    """「三」→3, 「十」→10, 「十二」→12, 「二十一」→21 (the range headings use)."""
+    digits = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
+    if "十" not in text:
+        return digits[text]
+    tens, _, ones = text.partition("十")
+    return (digits[tens] if tens else 1) * 10 + (digits[ones] if ones else 0)
+
+
+def _ends_sentence(line: str) -> bool:
+    stripped = line.rstrip().rstrip(_CLOSERS)
+    return bool(stripped) and stripped[-1] in _SENTENCE_END
+
+
+def _is_preamble_prose(line: str) -> bool:
+    """Before the first section: prose has a sentence; titles, numbers and addressees do not."""
+    if "。" in line:
+        return True
+    return line.endswith((":", ":")) and len(line) > ADDRESSEE_MAX_LEN
+
+
+def _split_section_line(rest: str) -> tuple[str, str]:
+    """Split what follows 「二、」 into (heading, body on the same line).
+
+    The heading ends where an inline subsection starts (「…主要目標(一)指導思想。」) or at the
+    first space when a sentence follows it (「…基層紅十字會建設 努力完成規劃目標。…」).
+    """
+    cuts: list[int] = []
+    if m := INLINE_SUBSECTION_RE.search(rest):
+        cuts.append(m.start())
+    if (m := re.search(r"\s+", rest)) and "。" in rest[m.end():]:
+        cuts.append(m.start())
+    cut = min((c for c in cuts if c > 0), default=None)
+    if cut is None:
+        return rest, ""
+    return rest[:cut], rest[cut:].strip()
+
+
+def _split_subsection_rest(rest: str) -> tuple[str, str]:
+    """Split what follows 「(一)」 into (heading, body): the heading is the first sentence."""
+    heading, stop, body = rest.partition("。")
+    if stop and body.strip():
+        return heading, body.strip()
+    return rest.rstrip("。"), ""
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Draft:
+    """A clause being collected: verbatim lines plus the body pieces to be cleaned."""
+
+    section_no: int
+    section: str
+    subsection_no: int | None
+    subsection: str | None
+    clause_no: int | None
+    numbered: bool
+    lines: list[str]  # verbatim source lines
+    pieces: list[str]  # body text per line, before cleaning
+
+
+class _DocumentParser:
+    """Line-by-line state machine for one document's lines (after its 第N篇 line)."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.section_no, self.section = 0, PREAMBLE
+        self.subsection_no: int | None = None
+        self.subsection: str | None = None
+        self.in_trailer = False
+        self.open: _Draft | None = None
+        self.drafts: list[_Draft] = []
+
+    def feed(self, raw: str) -> None:
+        line = raw.strip()
+        if not line:
+            self.open = None  # a blank line ends a paragraph
+        elif self.in_trailer:
+            pass
+        elif m := SECTION_RE.match(line):
+            self._start_section(m, raw)
+        elif SUBSECTION_RE.match(line) or CLAUSE_RE.match(line):
+            self._start_unit(line, raw)
+        elif self.open and self._continues(line):
+            self.open.lines.append(raw)
+            self.open.pieces.append(line)
+        elif self.section_no == 0 and not _is_preamble_prose(line):
+            self.open = None  # title, doc number, addressees, web-page header: metadata
+        elif self.section_no and (TRAILER_RE.search(line) or SIGNATURE_RE.match(line)):
+            self.open, self.in_trailer = None, True  # signature/date/印發 block closes the body
+        else:
+            # An unnumbered paragraph belongs to the section (and subsection) it follows. This
+            # is also where document 1's closing paragraph (「加強市、縣兩級紅十字會組織建設,
+            # 理順…,是一項具有全局性…」) lands: nothing in the text marks it off from section 三,
+            # so it becomes 三's last paragraph rather than an invented 「結語」 section.
+            self._new_draft(None, line, raw)
+
+    def _continues(self, line: str) -> bool:
+        """A line continues the open clause if that clause broke off mid-sentence."""
+        assert self.open is not None
+        return line[0] in _CONTINUATION_START or not _ends_sentence(self.open.lines[-1])
+
+    def _start_section(self, m: re.Match[str], raw: str) -> None:
+        heading, body = _split_section_line(m["rest"])
+        self.section_no = cn_numeral(m["num"])
+        self.section = f"{m['num']}、{clean_text(heading).rstrip('。')}"
+        self.subsection_no = self.subsection = None
+        self.open = None
+        if body:
+            self._start_unit(body, raw)
+
+    def _start_unit(self, line: str, raw: str) -> None:
+        """Start a subsection, a numbered clause or an unnumbered paragraph from *line*."""
+        if m := SUBSECTION_RE.match(line):
+            heading, body = _split_subsection_rest(m["rest"])
+            self.subsection_no = cn_numeral(m["num"])
+            self.subsection = f"{m['open']}{m['num']}{m['close']}{clean_text(heading)}"
+            self.open = None
+            if body:
+                self._new_draft(None, body, raw, subsection_body=True)
+        elif m := CLAUSE_RE.match(line):
+            self._new_draft(int(m["num"]), m["body"], raw)
+        else:
+            self._new_draft(None, line, raw)
+
+    def _new_draft(
+        self, number: int | None, body: str, raw: str, *, subsection_body: bool = False
+    ) -> None:
+        if subsection_body:
+            clause_no = None
+        elif number is not None:
+            clause_no = number
+        else:  # unnumbered: its position among the paragraphs of the current container
+            clause_no = 1 + sum(
+                1
+                for d in self.drafts
+                if (d.section_no, d.subsection_no) == (self.section_no, self.subsection_no)
+            )
+        self.open = _Draft(
+            self.section_no, self.section, self.subsection_no, self.subsection,
+            clause_no, number is not None, [raw], [body.strip()],
+        )
+        self.drafts.append(self.open)
+
+    def clauses(self, first_order: int) -> list[Clause]:
+        return [self._finish(d, first_order + i) for i, d in enumerate(self.drafts)]
+
+    def _finish(self, d: _Draft, order: int) -> Clause:
+        doc = self.doc
+        clause_id = f"{doc.id}-s{d.section_no}"
+        label = [f"《{doc.title}》{d.section}"]
+        if d.subsection_no is not None:
+            clause_id += f"-ss{d.subsection_no}"
+            label.append(d.subsection)
+        if d.clause_no is not None:
+            clause_id += f"-c{d.clause_no}"
+            label.append(f"第{d.clause_no}{'條' if d.numbered else '段'}")
+        text = clean_text("".join(d.pieces))
+        if not text:
+            raise ValueError(f"{clause_id}: empty clause text from {d.lines!r}")
+        return Clause(
+            id=clause_id, doc_id=doc.id, doc_title=doc.title,
+            section_no=d.section_no, section=d.section,
+            subsection_no=d.subsection_no, subsection=d.subsection,
+            clause_no=d.clause_no, numbered=d.numbered,
+            label=LABEL_SEP.join(label), text=text,
+            original="\n".join(d.lines), order=order,
+        )
+
+
+def _split_documents(lines: list[str]) -> Iterator[tuple[int, str, list[str]]]:
+    """Yield (number, heading, body lines) per 「第N篇:…」 block."""
+    current: tuple[int, str, list[str]] | None = None
+    for n, raw in enumerate(lines, 1):
+        if m := DOC_START_RE.match(raw.strip()):
+            if current:
+                yield current
+            current = (cn_numeral(m["num"]), clean_text(m["heading"]), [])
+        elif current:
+            current[2].append(raw)
+        elif raw.strip():
+            raise ValueError(f"line {n} precedes the first 「第N篇:」 line: {raw!r}")
+    if current:
+        yield current
+
+
+def _make_document(
+    number: int, heading: str, metadata: Mapping[str, Any], source: str
+) -> Document:
+    meta = metadata.get(str(number), {})
+    if meta.get("heading") not in (None, heading):
+        raise ValueError(
+            f"{METADATA_FILE} document {number}: heading {meta['heading']!r} does not match "
+            f"the text's 第N篇 line {heading!r}"
+        )
+    return Document(
+        id=meta.get("id", f"d{number}"),
+        number=number,
+        title=meta.get("title") or heading,
+        heading=heading,
+        issuer=meta.get("issuer"),
+        date=meta.get("date"),
+        doc_number=meta.get("doc_number"),
+        status=meta.get("status"),
+        source=source,
+    )
+
+
+def parse_text(
+    text: str, metadata: Mapping[str, Any], source: str
+) -> tuple[list[Document], list[Clause]]:
+    """Parse the record *text* into documents and clauses (pure: no I/O).
+
+    *metadata* is the content of documents.json (keyed by the document number as a string,
+    "1".."5"; other keys are ignored); documents missing
+    from it get their 第N篇 heading as title and no issuer/date.
+    """
+    documents: list[Document] = []
+    clauses: list[Clause] = []
+    for number, heading, lines in _split_documents(text.splitlines()):
+        doc = _make_document(number, heading, metadata, source)
+        parser = _DocumentParser(doc)
+        for raw in lines:
+            parser.feed(raw)
+        documents.append(doc)
+        clauses.extend(parser.clauses(first_order=len(clauses)))
+    _check_unique(documents, clauses)
+    return documents, clauses
+
+
+def _check_unique(documents: list[Document], clauses: list[Clause]) -> None:
+    for kind, ids in (("document", [d.id for d in documents]), ("clause", [c.id for c in clauses])):
+        dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
+        if dupes:
+            raise ValueError(f"duplicate {kind} ids (check the numbering in the text): {dupes}")
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def _corpus_dir(corpus_dir: Path | str | None) -> Path:
+    if corpus_dir is None:
+        corpus_dir = os.environ.get(CORPUS_ENV) or Path(__file__).resolve().parent.parent / "corpus"
+    return Path(corpus_dir).expanduser().resolve()
+
+
+def _mtime(path: Path) -> int | None:
+    return path.stat().st_mtime_ns if path.exists() else None
+
+
+def load_corpus(corpus_dir: Path | str | None = None) -> Corpus:
+    """Load and parse the corpus in *corpus_dir* (default: $ASSISTANT_CORPUS or the repo's
+    corpus/ directory). Cached per directory and file modification times."""
+    directory = _corpus_dir(corpus_dir)
+    text_path = directory / CORPUS_FILE
+    if not text_path.is_file():
+        raise FileNotFoundError(f"corpus file not found: {text_path} (set ${CORPUS_ENV}?)")
+    return _load(directory, _mtime(text_path), _mtime(directory / METADATA_FILE))
+
+
+@lru_cache(maxsize=8)
+def _load(directory: Path, text_mtime: int | None, meta_mtime: int | None) -> Corpus:
+    meta_path = directory / METADATA_FILE
+    metadata = json.loads(meta_path.read_text(encoding="utf-8")) if meta_mtime is not None else {}
+    text = (directory / CORPUS_FILE).read_text(encoding="utf-8")
+    documents, clauses = parse_text(text, metadata, CORPUS_FILE)
+    return Corpus(tuple(documents), tuple(clauses))
