@@ -1,0 +1,101 @@
+"""Script normalisation and tokenisation shared by retrieval, answering, quizzes and eval.
+
+Everything that *compares* Chinese text goes through :func:`normalize` first: OpenCC ``t2s``
+folds Traditional, Simplified and the corpus's mixed leftovers (干部, 關于, 規范) onto one
+script, so a Simplified question matches a Traditional clause character for character. The
+function keeps one output character per input character, which lets callers map a match in the
+normalised text straight back to the original (citations quote the original).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+# Variant forms OpenCC leaves alone but the corpus uses for the common character.
+_VARIANTS = str.maketrans({"臵": "置"})
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_TOKEN = re.compile(f"[{_CJK}]+|[0-9]+(?:[./:%-][0-9]+)*%?|[a-z]+")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def fold_width(text: str) -> str:
+    """Full-width ASCII (１０年, ＡＢ) → half-width; one character in, one out."""
+    return "".join(
+        unicodedata.normalize("NFKC", ch) if "\uff01" <= ch <= "\uff5e" else ch for ch in text
+    )
+
+
+@lru_cache(maxsize=4096)
+def normalize(text: str) -> str:
+    """Comparable form: Simplified script, half-width ASCII, lower case, common variants folded.
+
+    Length-preserving (t2s maps character to character for this vocabulary), so offsets in the
+    result are offsets in *text*; :func:`normalize` asserts that and falls back to a
+    per-character conversion when a phrase rule would change the length.
+    """
+    folded = fold_width(text).translate(_VARIANTS).lower()
+    out = _t2s().convert(folded)
+    if len(out) != len(folded):  # a phrase-level rule changed the length: convert per character
+        out = "".join(_t2s().convert(ch) or ch for ch in folded)
+    return out
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(_CJK_RUN.fullmatch(ch))
+
+
+def tokens(text: str) -> list[str]:
+    """Raw tokens of already-normalised text: CJK runs, numbers (10, 1/3, 80%, 3-5), ASCII words."""
+    return _TOKEN.findall(text)
+
+
+def bigrams(text: str) -> list[str]:
+    """BM25 terms: overlapping character bigrams inside CJK runs (single characters for runs of
+    one), numbers and ASCII words whole. Input should be normalised.
+
+    Bigrams need no dictionary and match the corpus's dense officialese (任滿, 交流, 紀委) as well
+    as segmentation does; `benchmarks/` compares them with jieba.
+    """
+    out: list[str] = []
+    for tok in tokens(text):
+        if _CJK_RUN.fullmatch(tok):
+            if len(tok) == 1:
+                out.append(tok)
+            else:
+                out.extend(tok[i : i + 2] for i in range(len(tok) - 1))
+        else:
+            out.append(tok)
+    return out
+
+
+# Sentence ends; sub-sentence separators used to cut a short answer out of a sentence.
+_SENTENCE_END = re.compile(r"[^。!?;!?;]*[。!?;!?;]?")
+_FRAGMENT_END = re.compile(r"[^,,、::。!?;!?;]*[,,、::。!?;!?;]?")
+
+
+def _spans(pattern: re.Pattern[str], text: str, start: int = 0) -> list[tuple[int, int]]:
+    spans = []
+    for m in pattern.finditer(text):
+        if m.end() > m.start() and text[m.start() : m.end()].strip():
+            spans.append((start + m.start(), start + m.end()))
+    return spans
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the sentences of *text* (split after 。!?;)."""
+    return _spans(_SENTENCE_END, text)
+
+
+def fragments(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) offsets of the comma/colon-separated fragments of text[start:end]."""
+    return _spans(_FRAGMENT_END, text[start:end], start)
