@@ -1,0 +1,268 @@
+"""Ranked clauses → a short extractive answer with verbatim citations, or a refusal.
+
+No language model is involved: the answer is a span of the cited clause (the fragment or
+sentence that holds what the question asks for), so every word shown to a cadre can be found in
+the guideline. The refusal rests on *evidence coverage* — how much of the question's rare
+content the best clause actually contains — because retrieval scores alone rank but do not
+tell "answerable" from "not in the guidelines" (see evals/README.md for the calibration).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from .clauses import Clause
+from .retrieve import Hit, HybridSearcher
+from .text import bigrams, fragments, normalize, sentences
+
+REFUSAL = "指引中沒有找到這個問題的答案。"
+MAX_QUESTION_CHARS = 500
+
+# Interrogatives and filler that carry no content (matched on the normalised, Simplified
+# question). Without this, words like 什么/多少 — absent from the guidelines — would count as
+# content the clause "fails to cover".
+_FILLER = re.compile(
+    "|".join(
+        [
+            r"请问", r"根据", r"按照?(?:指引|文件|意见|规定)", r"(?:指引|文件|意见)(?:中|里|里面)?",
+            r"是什么", r"什么", r"是多少", r"多少", r"多久", r"多长时间?", r"几[个名天年次岁]?",
+            r"哪些", r"哪个", r"哪一?级", r"哪里", r"哪儿", r"哪", r"如何", r"怎么样?", r"怎样",
+            r"怎么办", r"谁", r"是否", r"是不是", r"有没有", r"能不能", r"可不可以", r"能否",
+            r"吗", r"呢", r"啊", r"吧", r"呀", r"为什么", r"啥", r"要求", r"规定", r"的话",
+        ]
+    )
+)
+
+# What kind of span answers the question.
+_ASKS_NUMBER = re.compile(r"几|多少|多久|多长|比例|百分|多大|上限|最多|最少|至少|标准是")
+_ASKS_WHO = re.compile(r"谁|哪个部门|哪个机关|哪一?级|什么机关|什么部门|由谁|哪个组织|什么组织")
+_ASKS_LIST = re.compile(
+    r"哪些|包括|包含|有哪|什么内容|几个方面|分别|内容是|指什么|是指|"
+    r"哪[几一二三四五六七八九十两]+[个项条类种方面级星]?"
+)
+_NUMBERISH = re.compile(
+    r"[0-9]+|[一二三四五六七八九十百千万两半][个名天年次岁届月季人份万元%]|"
+    r"每(?:个|一)?[年月季半周天日]|季度|"
+    r"[一二三四五六七八九十两]+[年届]"
+)
+_BODYISH = re.compile(r"机关|党委|纪委|部门|组织|委员会|政府|财政|支部|县委|市委|镇党委")
+_FOLLOWUP = re.compile(r"^(?:那么?|那如果|如果|要是|还有|另外|那个|其中)|呢[??]?$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Citation:
+    id: str
+    label: str
+    doc_title: str
+    section: str
+    clause: str  # 「第6條」, 「第2段」 or the subsection heading
+    text: str  # the whole clause, verbatim (clean text)
+    quote: str  # the sentence that answers, a substring of text
+    score: float
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    see_also: list[Citation] = field(default_factory=list)
+    confidence: float = 0.0
+    mode: str = "extractive"
+    note: str = ""
+    timing_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How well one clause answers the question."""
+
+    hit: Hit
+    coverage: float  # IDF-weighted share of the question's terms found in the clause
+    sentence: tuple[int, int]  # best sentence (offsets into clause.text)
+    sentence_score: float
+    rank_score: float
+
+
+def clean_question(raw: str) -> str:
+    """Printable, NFC, trimmed, at most MAX_QUESTION_CHARS characters."""
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", raw or "")).strip()
+    return text[:MAX_QUESTION_CHARS]
+
+
+def content(question: str) -> str:
+    """The normalised question without interrogatives and filler."""
+    return _FILLER.sub(" ", normalize(question))
+
+
+def is_followup(question: str) -> bool:
+    """An elliptical question that leans on the previous one (「那任職不到2年調整的呢?」)."""
+    q = normalize(question).strip()
+    return bool(_FOLLOWUP.search(q)) or len(bigrams(content(q))) <= 3
+
+
+def clause_ref(clause: Clause) -> str:
+    return clause.label.rsplit(" › ", 1)[-1]
+
+
+class Answerer:
+    """Picks the clause, sentence and span that answer a question, or refuses."""
+
+    def __init__(
+        self,
+        searcher: HybridSearcher,
+        *,
+        candidates: int = 8,
+        refuse_below: float = 0.5,
+        weights: tuple[float, float, float] = (1.0, 1.0, 0.5),
+    ):
+        self.searcher = searcher
+        self.candidates = candidates
+        self.refuse_below = refuse_below
+        self.weights = weights  # retrieval score, coverage, best-sentence score
+
+    # -- evidence ---------------------------------------------------------------------------
+    def _weighted(self, terms: set[str], have: set[str]) -> float:
+        idf = self.searcher.lexicon.idf
+        total = sum(idf(t) for t in terms)
+        return sum(idf(t) for t in terms & have) / total if total else 0.0
+
+    def evidence(self, question: str, hits: Sequence[Hit]) -> list[Evidence]:
+        q_terms = set(bigrams(content(question)))
+        wants_number = bool(_ASKS_NUMBER.search(normalize(question)))
+        out = []
+        for hit in hits:
+            text = hit.clause.text
+            norm = normalize(text)
+            head = normalize(" ".join(filter(None, [hit.clause.section, hit.clause.subsection])))
+            coverage = self._weighted(q_terms, set(bigrams(norm)) | set(bigrams(head)))
+            best, best_score = (0, len(text)), -1.0
+            for start, end in sentences(text):
+                s_norm = norm[start:end]
+                score = self._weighted(q_terms, set(bigrams(s_norm)))
+                if wants_number and _NUMBERISH.search(s_norm):
+                    score += 0.1
+                if score > best_score:
+                    best, best_score = (start, end), score
+            w_ret, w_cov, w_sent = self.weights
+            rank = w_ret * hit.score + w_cov * coverage + w_sent * best_score
+            out.append(Evidence(hit, coverage, best, best_score, rank))
+        out.sort(key=lambda e: -e.rank_score)
+        return out
+
+    # -- span ---------------------------------------------------------------------------------
+    def span(self, question: str, clause: Clause, sentence: tuple[int, int]) -> str:
+        """The shortest verbatim span of *sentence* that answers: a fragment for number / who
+        questions, the whole sentence for lists and open questions."""
+        text = clause.text
+        start, end = sentence
+        q = normalize(question)
+        whole = text[start:end].strip().rstrip("。;;")
+        if _ASKS_LIST.search(q) or not (_ASKS_NUMBER.search(q) or _ASKS_WHO.search(q)):
+            return whole
+        norm = normalize(text)
+        q_terms = set(bigrams(content(question)))
+        pattern = _NUMBERISH if _ASKS_NUMBER.search(q) else _BODYISH
+        frags = fragments(text, start, end)
+        if not frags:
+            return whole
+        overlap = [self._weighted(q_terms, set(bigrams(norm[a:b]))) for a, b in frags]
+        typed = [i for i, (a, b) in enumerate(frags) if pattern.search(norm[a:b])]
+        if not typed:
+            return whole
+        # The fragment holding the asked-for value, nearest the words the question matched;
+        # then widen back to the matched fragment so the value keeps its subject
+        # (「…的考核,要逐步實現以縣級紀檢監察機關為主」).
+        anchor = max(range(len(frags)), key=lambda i: overlap[i])
+        best = max(typed, key=lambda i: (overlap[i] - 0.05 * abs(i - anchor), -i))
+        lo, hi = (min(best, anchor), max(best, anchor)) if abs(best - anchor) <= 1 else (best, best)
+        a, b = frags[lo][0], frags[hi][1]
+        # A bare fragment like 「每年」 says too little: widen to its neighbour.
+        if len(text[a:b].strip()) < 8 and hi + 1 < len(frags):
+            b = frags[hi + 1][1]
+        return text[a:b].strip().rstrip(",,、::。;;")
+
+    # -- answer -------------------------------------------------------------------------------
+    def answer(self, question: str, hits: Sequence[Hit]) -> tuple[Answer, list[Evidence]]:
+        ev = self.evidence(question, hits[: self.candidates])
+        cites = [self._cite(e) for e in ev]
+        if not ev:
+            return Answer(question, REFUSAL, True, [], []), ev
+        top = ev[0]
+        confidence = top.coverage
+        if confidence < self.refuse_below:
+            return Answer(question, REFUSAL, True, [], cites[:3], confidence=confidence), ev
+        text = self.span(question, top.hit.clause, top.sentence)
+        return Answer(question, text, False, cites[:1], cites[1:3], confidence=confidence), ev
+
+    def _cite(self, e: Evidence) -> Citation:
+        c = e.hit.clause
+        a, b = e.sentence
+        return Citation(
+            id=c.id,
+            label=c.label,
+            doc_title=c.doc_title,
+            section=c.section,
+            clause=clause_ref(c),
+            text=c.text,
+            quote=c.text[a:b].strip(),
+            score=round(e.rank_score, 4),
+        )
+
+
+class Assistant:
+    """The whole answering pipeline behind the CLI, the web app, the quiz and the eval."""
+
+    def __init__(self, searcher: HybridSearcher, answerer: Answerer | None = None, k: int = 5):
+        self.searcher = searcher
+        self.answerer = answerer or Answerer(searcher)
+        self.k = k
+
+    def ask(self, question: str, history: Sequence[str] = (), k: int | None = None) -> Answer:
+        t0 = time.perf_counter()
+        q = clean_question(question)
+        if not content(q).strip(" ??!!,,。.、"):
+            return Answer(question, "請輸入一個關於指引內容的問題。", True, [], note="empty question")
+        query = q
+        if history and is_followup(q):
+            query = f"{clean_question(history[-1])} {q}"
+        hits = self.searcher.search(query, k=max(k or self.k, self.answerer.candidates))
+        t1 = time.perf_counter()
+        answer, _ = self.answerer.answer(query, hits)
+        answer.question = question
+        k_out = k or self.k
+        answer.see_also = answer.see_also[: max(0, k_out - len(answer.citations))]
+        if len(question) > MAX_QUESTION_CHARS:
+            answer.note = f"問題過長,只按前{MAX_QUESTION_CHARS}字作答。"
+        t2 = time.perf_counter()
+        answer.timing_ms = {
+            "retrieve": round((t1 - t0) * 1000, 2),
+            "answer": round((t2 - t1) * 1000, 2),
+            "total": round((t2 - t0) * 1000, 2),
+        }
+        return answer
+
+
+def load_assistant(
+    index_path: str | None = None, chroma_url: str | None = None, *, progress: bool = True
+) -> Assistant:
+    """Corpus → clauses → index (embedding only what changed, so the first run builds it) →
+    a ready :class:`Assistant`."""
+    from .clauses import load_corpus
+    from .embed import get_embedder
+    from .index import ClauseStore, open_client
+
+    corpus = load_corpus()
+    embedder = get_embedder()
+    store = ClauseStore(open_client(index_path, chroma_url), embedder.name)
+    store.sync(corpus.clauses, embedder, progress=progress)
+    return Assistant(HybridSearcher(corpus.clauses, store, embedder))

@@ -1,0 +1,145 @@
+"""Question → ranked clauses: BM25 over script-normalised bigrams fused with dense (Chroma) hits.
+
+Both halves see the same script: clause text and question go through :func:`text.normalize`
+(OpenCC ``t2s``), so Traditional and Simplified questions retrieve alike. The fused ranking is
+exposed to LangChain as :class:`GuidelineRetriever`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import bm25s
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from .clauses import Clause
+from .index import ClauseStore, passage
+from .text import bigrams, normalize
+
+
+@dataclass(frozen=True)
+class Hit:
+    clause: Clause
+    score: float  # fused score, higher is better
+    bm25: float  # BM25 score normalised to [0, 1] by the best hit of this query
+    dense: float  # cosine similarity of question and clause embeddings
+
+
+@dataclass
+class Lexicon:
+    """Bigram statistics of the clauses: BM25 index plus document frequencies for IDF weights."""
+
+    clauses: Sequence[Clause]
+    terms: list[list[str]] = field(init=False)
+    df: Counter[str] = field(init=False)
+    bm25: bm25s.BM25 = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.terms = [bigrams(normalize(passage(c))) for c in self.clauses]
+        self.df = Counter(t for ts in self.terms for t in set(ts))
+        self.bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        self.bm25.index(self.terms, show_progress=False)
+
+    def idf(self, term: str) -> float:
+        """Smoothed IDF; a term absent from the corpus weighs the most (it is what the guidelines
+        would have to mention to answer)."""
+        n = len(self.clauses)
+        return math.log((n + 1) / (self.df.get(term, 0) + 0.5))
+
+    def scores(self, question_terms: list[str]) -> np.ndarray:
+        if not question_terms:
+            return np.zeros(len(self.clauses), dtype=np.float32)
+        return self.bm25.get_scores(question_terms)
+
+
+class HybridSearcher:
+    """BM25 + dense retrieval with a weighted fusion of per-query normalised scores."""
+
+    def __init__(
+        self,
+        clauses: Sequence[Clause],
+        store: ClauseStore | None,
+        embedder: Any | None,
+        *,
+        dense_weight: float = 0.5,
+        fusion: str = "weighted",
+        rrf_k: int = 60,
+    ):
+        self.clauses = list(clauses)
+        self.by_id = {c.id: i for i, c in enumerate(self.clauses)}
+        self.lexicon = Lexicon(self.clauses)
+        self.store = store
+        self.embedder = embedder
+        self.dense_weight = dense_weight if store is not None else 0.0
+        self.fusion = fusion
+        self.rrf_k = rrf_k
+
+    def dense_scores(self, question: str) -> np.ndarray:
+        """Cosine similarity of the question with every clause (0 where Chroma returned none)."""
+        sims = np.zeros(len(self.clauses), dtype=np.float32)
+        if self.store is None or self.embedder is None:
+            return sims
+        vector = self.embedder.encode_queries([question])[0]
+        for cid, sim in self.store.query(vector, k=len(self.clauses)):
+            if cid in self.by_id:
+                sims[self.by_id[cid]] = sim
+        return sims
+
+    def search(self, question: str, k: int = 5) -> list[Hit]:
+        terms = bigrams(normalize(question))
+        lex = self.lexicon.scores(terms)
+        lex_norm = lex / lex.max() if lex.max() > 0 else lex
+        dense = self.dense_scores(question)
+        if self.fusion == "rrf":
+            fused = _rrf(lex, self.rrf_k) + (_rrf(dense, self.rrf_k) if self.dense_weight else 0)
+        else:
+            # Dense cosines of e5 sit in a narrow band (≈0.75–0.9): rescale against the best.
+            d = dense - dense.min() if dense.max() > 0 else dense
+            d_norm = d / d.max() if d.max() > 0 else d
+            fused = (1 - self.dense_weight) * lex_norm + self.dense_weight * d_norm
+        order = np.argsort(-fused, kind="stable")[:k]
+        return [
+            Hit(self.clauses[i], float(fused[i]), float(lex_norm[i]), float(dense[i])) for i in order
+        ]
+
+
+def _rrf(scores: np.ndarray, k: int) -> np.ndarray:
+    ranks = np.empty(len(scores), dtype=np.float32)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+    return 1.0 / (k + ranks)
+
+
+class GuidelineRetriever(BaseRetriever):
+    """LangChain face of :class:`HybridSearcher`: clauses as ``Document``s with their citation
+    metadata, for chains (e.g. the optional LLM answerer) that take a retriever."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    searcher: HybridSearcher
+    k: int = 5
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
+        return [
+            LCDocument(
+                page_content=h.clause.text,
+                id=h.clause.id,
+                metadata={
+                    "id": h.clause.id,
+                    "label": h.clause.label,
+                    "doc_id": h.clause.doc_id,
+                    "score": h.score,
+                    "bm25": h.bm25,
+                    "dense": h.dense,
+                },
+            )
+            for h in self.searcher.search(query, self.k)
+        ]
