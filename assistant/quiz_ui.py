@@ -1,0 +1,211 @@
+"""The 測驗 tab of the web app: a cadre takes a quiz one item at a time.
+
+Pick a document, the kind of questions and how many; answer; see at once whether it was right,
+the key, the explanation and the cited clause (the answer marked in it); at the end the score,
+a review of the wrong answers and a button to retry only those.
+
+``web.py`` calls :func:`build_quiz_tab` inside ``with gr.Tab("測驗"):``. All per-user progress
+lives in one ``gr.State``, so concurrent sessions never see each other's quiz. Everything shown
+as HTML is escaped: the corpus is text, not markup.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import gradio as gr
+
+from .clauses import Corpus
+from .quiz import KIND_NAMES, LETTERS, QuizItem, build_quiz, check_answer
+
+ALL_DOCS = "all"
+KIND_CHOICES = [("混合", "mixed"), ("填空", "cloze"), ("單選", "choice"), ("判斷", "truefalse")]
+TRUE_FALSE = [("正確", "正確"), ("錯誤", "錯誤")]
+DEFAULT_N = 5
+
+# Inline styles: the tab cannot rely on the app's CSS (web.py owns launch(css=…)). Explicit text
+# colours keep the boxes readable in dark mode too.
+_OK = "border-left:4px solid #15803d;background:#f0fdf4;color:#14532d"
+_BAD = "border-left:4px solid #b91c1c;background:#fef2f2;color:#7f1d1d"
+_BOX = "padding:.7em 1em;border-radius:6px;margin:.4em 0;line-height:1.7"
+_CITE = "border-left:3px solid #94a3b8;background:#f8fafc;color:#1e293b;padding:.5em .8em;margin:.5em 0 0"
+
+
+@dataclass
+class Session:
+    """One cadre's progress (kept in gr.State)."""
+
+    title: str = ""
+    items: list[QuizItem] = field(default_factory=list)
+    index: int = 0
+    given: dict[str, str] = field(default_factory=dict)
+    correct: dict[str, bool] = field(default_factory=dict)
+    answered: bool = False  # the current item has been answered
+    round: int = 1  # 2+ when retrying wrong answers
+
+    @property
+    def item(self) -> QuizItem:
+        return self.items[self.index]
+
+    @property
+    def score(self) -> int:
+        return sum(self.correct.values())
+
+    @property
+    def wrong(self) -> list[QuizItem]:
+        return [it for it in self.items if not self.correct.get(it.id, False)]
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _progress(s: Session) -> str:
+    done = len(s.correct)
+    retry = "(重做錯題)" if s.round > 1 else ""
+    return (f'<div id="quiz-progress-text"><b>{_e(s.title)}</b>{retry}<br>'
+            f"第 {s.index + 1} / {len(s.items)} 題 · {KIND_NAMES[s.item.kind]} · "
+            f"目前得分 {s.score} / {done}</div>")
+
+
+def _stem(item: QuizItem) -> str:
+    return f'<div style="font-size:1.15em;line-height:1.8">{_e(item.stem)}</div>'
+
+
+def _marked_clause(item: QuizItem) -> str:
+    """The cited clause with the tested words marked (the answer, or the quoted sentence)."""
+    text = item.citation.text
+    target = str(item.answer) if item.kind != "truefalse" else item.explanation.split("「", 1)[-1].split("」", 1)[0]
+    at = text.find(target) if target else -1
+    if at < 0:
+        return _e(text)
+    return f"{_e(text[:at])}<mark>{_e(target)}</mark>{_e(text[at + len(target):])}"
+
+
+def _feedback(item: QuizItem, given: str, ok: bool) -> str:
+    verdict = "✔ 回答正確" if ok else "✘ 回答錯誤"
+    mine = "" if ok else f"你的答案:「{_e(given)}」;"
+    return (f'<div id="quiz-verdict" style="{_OK if ok else _BAD};{_BOX}">'
+            f"<b>{verdict}</b><br>{mine}正確答案:<b>{_e(item.answer_text)}</b><br>"
+            f"說明:{_e(item.explanation)}"
+            f'<div style="{_CITE}"><b>出處:{_e(item.citation.label)}</b>'
+            f'<span style="color:#64748b">(條文 {_e(item.citation.id)})</span><br>'
+            f"{_marked_clause(item)}</div></div>")
+
+
+def _result(s: Session) -> str:
+    total = len(s.items)
+    pct = 100 * s.score / total if total else 0
+    head = (f'<div id="quiz-score" style="{_OK if pct >= 60 else _BAD};{_BOX}">'
+            f"<b style='font-size:1.3em'>本輪得分:{s.score} / {total}({pct:.0f}%)</b></div>")
+    if not s.wrong:
+        return head + "<p>全部答對,做得好!</p>"
+    rows = []
+    for no, it in enumerate(s.items, 1):
+        if it in s.wrong:
+            rows.append(
+                f'<li style="margin:.6em 0"><div>{_e(it.stem)}</div>'
+                f"<div>你的答案:「{_e(s.given.get(it.id, ''))}」 → 正確答案:<b>{_e(it.answer_text)}</b></div>"
+                f'<div style="{_CITE}">出處:{_e(it.citation.label)}<br>{_e(it.explanation)}</div></li>')
+    return head + f"<h4>錯題回顧({len(s.wrong)} 題)</h4><ol>{''.join(rows)}</ol>"
+
+
+def _question_updates(s: Session) -> tuple:
+    """Outputs for showing the current question, unanswered."""
+    it = s.item
+    if it.kind == "choice":
+        choices = [(f"{LETTERS[i]}. {o}", o) for i, o in enumerate(it.options or ())]
+        radio = gr.update(choices=choices, value=None, visible=True, interactive=True, label="請選擇一項")
+    elif it.kind == "truefalse":
+        radio = gr.update(choices=TRUE_FALSE, value=None, visible=True, interactive=True, label="這句話與原文相符嗎?")
+    else:
+        radio = gr.update(choices=[], value=None, visible=False)
+    text = gr.update(value="", visible=it.kind == "cloze", interactive=True)
+    return (s, gr.update(visible=True), gr.update(visible=False), _progress(s), _stem(it), radio, text,
+            gr.update(visible=True), "", gr.update(visible=False), "")
+
+
+def build_quiz_tab(corpus: Corpus, *, seed: int | None = None) -> None:
+    """Build the quiz tab inside the current Blocks/Tab context.
+
+    *seed* fixes the quiz (same settings → same items), e.g. so a whole class takes the same
+    quiz, or for tests; by default every 「開始測驗」 draws a new one.
+    """
+    docs = [("全部五篇文件", ALL_DOCS)] + [
+        (f"第{d.number}篇 {d.title}", d.id) for d in corpus.documents
+    ]
+    gr.Markdown("從指引條文自動出題:每題作答後立即顯示對錯、正確答案和出處條文;"
+                "填空題數字可寫阿拉伯數字或漢字,繁簡體均可。")
+    with gr.Row():
+        doc = gr.Dropdown(docs, value=ALL_DOCS, label="文件", elem_id="quiz-doc", scale=3)
+        kind = gr.Radio(KIND_CHOICES, value="mixed", label="題型", elem_id="quiz-kind", scale=2)
+        n = gr.Slider(3, 20, value=DEFAULT_N, step=1, label="題數", elem_id="quiz-n", scale=2)
+    start = gr.Button("開始測驗", variant="primary", elem_id="quiz-start")
+    state = gr.State(None)
+
+    with gr.Column(visible=False) as question_col:
+        progress = gr.HTML(elem_id="quiz-progress")
+        stem = gr.HTML(elem_id="quiz-stem")
+        options = gr.Radio([], label="請選擇一項", visible=False, elem_id="quiz-options")
+        answer = gr.Textbox(label="請填寫答案", placeholder="例如:10年", visible=False,
+                            elem_id="quiz-answer", max_lines=1)
+        submit = gr.Button("提交答案", variant="primary", elem_id="quiz-submit")
+        feedback = gr.HTML(elem_id="quiz-feedback")
+        next_btn = gr.Button("下一題", visible=False, elem_id="quiz-next")
+    with gr.Column(visible=False) as result_col:
+        result = gr.HTML(elem_id="quiz-result")
+        retry = gr.Button("重做錯題", visible=False, elem_id="quiz-retry")
+
+    question_outputs = [state, question_col, result_col, progress, stem, options, answer,
+                        submit, feedback, next_btn, result]
+
+    def on_start(doc_id: str, kind_value: str, count: float) -> tuple:
+        quiz = build_quiz(corpus, int(count), doc=None if doc_id == ALL_DOCS else doc_id,
+                          kind=kind_value, seed=seed if seed is not None else random.randrange(10**9))
+        return _question_updates(Session(quiz.title, list(quiz.items)))
+
+    def on_submit(s: Session | None, picked: str | None, typed: str) -> tuple:
+        if s is None or s.answered:
+            return (s, gr.update(), gr.update(), gr.update(), gr.update(), gr.update(), gr.update())
+        it = s.item
+        given = typed if it.kind == "cloze" else picked
+        if given is None or not str(given).strip():
+            return (s, gr.update(), gr.update(), gr.update(), gr.update(),
+                    '<div style="color:#b45309">請先作答再提交。</div>', gr.update())
+        ok = check_answer(it, given)
+        shown = given
+        if it.kind == "choice" and it.options and given in it.options:
+            shown = f"{LETTERS[it.options.index(given)]}. {given}"
+        s = replace(s, given={**s.given, it.id: shown}, correct={**s.correct, it.id: ok}, answered=True)
+        last = s.index == len(s.items) - 1
+        return (s, _progress(s), gr.update(interactive=False), gr.update(interactive=False),
+                gr.update(visible=False), _feedback(it, shown, ok),
+                gr.update(visible=True, value="查看成績" if last else "下一題"))
+
+    def on_next(s: Session | None) -> tuple:
+        if s is None:
+            return tuple(gr.update() for _ in question_outputs)
+        if s.index < len(s.items) - 1:
+            return _question_updates(replace(s, index=s.index + 1, answered=False))
+        return (s, gr.update(visible=False), gr.update(visible=True), gr.update(), gr.update(),
+                gr.update(), gr.update(), gr.update(), gr.update(), gr.update(), _result(s))
+
+    def on_next_retry_button(s: Session | None) -> Any:
+        done = s is not None and s.index == len(s.items) - 1 and s.answered
+        return gr.update(visible=bool(done and s.wrong))
+
+    def on_retry(s: Session | None) -> tuple:
+        if s is None or not s.wrong:
+            return tuple(gr.update() for _ in question_outputs)
+        return _question_updates(Session(s.title, s.wrong, round=s.round + 1))
+
+    start.click(on_start, [doc, kind, n], question_outputs)
+    submit.click(on_submit, [state, options, answer],
+                 [state, progress, options, answer, submit, feedback, next_btn])
+    answer.submit(on_submit, [state, options, answer],
+                  [state, progress, options, answer, submit, feedback, next_btn])
+    next_btn.click(on_next, [state], question_outputs).then(on_next_retry_button, [state], [retry])
+    retry.click(on_retry, [state], question_outputs).then(lambda: gr.update(visible=False), None, [retry])
