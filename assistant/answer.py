@@ -114,6 +114,40 @@ def clause_ref(clause: Clause) -> str:
     return clause.label.rsplit(" › ", 1)[-1]
 
 
+def _type_pattern(normalized_question: str) -> re.Pattern[str] | None:
+    """What an answer to this question must contain: a quantity, a responsible body, or
+    nothing in particular (None)."""
+    if _ASKS_NUMBER.search(normalized_question):
+        return _NUMBERISH
+    if _ASKS_WHO.search(normalized_question):
+        return _BODYISH
+    return None
+
+
+def _novel(pattern: re.Pattern[str], fragment: str, question: str) -> bool:
+    """Does *fragment* hold a value of the asked-for kind that the question does not already
+    state? (「對鄉鎮紀檢組織…的考核」 names a body, but the question named it too.)"""
+    for m in pattern.finditer(fragment):
+        # Look at the body or quantity with one character of context on each side.
+        around = fragment[max(0, m.start() - 1) : m.end() + 1]
+        if around not in question:
+            return True
+    return False
+
+
+_LEAD_MAX = 25
+
+
+def answer_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentences that may answer. A clause's short lead sentence is its heading
+    (「有計劃地推進干部交流。」): context for retrieval, but not an answer while the clause has
+    a body."""
+    spans = sentences(text)
+    if len(spans) > 1 and spans[0][1] - spans[0][0] <= _LEAD_MAX and "," not in text[spans[0][0] : spans[0][1]]:
+        return spans[1:]
+    return spans
+
+
 class Answerer:
     """Picks the clause, sentence and span that answer a question, or refuses."""
 
@@ -137,8 +171,10 @@ class Answerer:
         return sum(idf(t) for t in terms & have) / total if total else 0.0
 
     def evidence(self, question: str, hits: Sequence[Hit]) -> list[Evidence]:
+        q = normalize(question)
         q_terms = set(bigrams(content(question)))
-        wants_number = bool(_ASKS_NUMBER.search(normalize(question)))
+        typed = _type_pattern(q)
+        wants_list = bool(_ASKS_LIST.search(q))
         out = []
         for hit in hits:
             text = hit.clause.text
@@ -146,10 +182,12 @@ class Answerer:
             head = normalize(" ".join(filter(None, [hit.clause.section, hit.clause.subsection])))
             coverage = self._weighted(q_terms, set(bigrams(norm)) | set(bigrams(head)))
             best, best_score = (0, len(text)), -1.0
-            for start, end in sentences(text):
+            for start, end in answer_sentences(text):
                 s_norm = norm[start:end]
                 score = self._weighted(q_terms, set(bigrams(s_norm)))
-                if wants_number and _NUMBERISH.search(s_norm):
+                if typed and _novel(typed, s_norm, q):
+                    score += 0.1
+                if wants_list and "、" in s_norm:
                     score += 0.1
                 if score > best_score:
                     best, best_score = (start, end), score
@@ -161,27 +199,23 @@ class Answerer:
 
     # -- span ---------------------------------------------------------------------------------
     def span(self, question: str, clause: Clause, sentence: tuple[int, int]) -> str:
-        """The shortest verbatim span of *sentence* that answers: a fragment for number / who
-        questions, the whole sentence for lists and open questions."""
+        """The shortest verbatim span of *sentence* that answers: for number / who questions the
+        fragment holding a value the question does not already contain, widened back to the
+        fragment the question matched; the whole sentence for lists and open questions."""
         text = clause.text
         start, end = sentence
         q = normalize(question)
         whole = text[start:end].strip().rstrip("。;;")
-        if _ASKS_LIST.search(q) or not (_ASKS_NUMBER.search(q) or _ASKS_WHO.search(q)):
+        pattern = _type_pattern(q)
+        if pattern is None or _ASKS_LIST.search(q):
             return whole
         norm = normalize(text)
         q_terms = set(bigrams(content(question)))
-        pattern = _NUMBERISH if _ASKS_NUMBER.search(q) else _BODYISH
         frags = fragments(text, start, end)
-        if not frags:
-            return whole
         overlap = [self._weighted(q_terms, set(bigrams(norm[a:b]))) for a, b in frags]
-        typed = [i for i, (a, b) in enumerate(frags) if pattern.search(norm[a:b])]
+        typed = [i for i, (a, b) in enumerate(frags) if _novel(pattern, norm[a:b], q)]
         if not typed:
             return whole
-        # The fragment holding the asked-for value, nearest the words the question matched;
-        # then widen back to the matched fragment so the value keeps its subject
-        # (「…的考核,要逐步實現以縣級紀檢監察機關為主」).
         anchor = max(range(len(frags)), key=lambda i: overlap[i])
         best = max(typed, key=lambda i: (overlap[i] - 0.05 * abs(i - anchor), -i))
         lo, hi = (min(best, anchor), max(best, anchor)) if abs(best - anchor) <= 1 else (best, best)
@@ -264,5 +298,5 @@ def load_assistant(
     corpus = load_corpus()
     embedder = get_embedder()
     store = ClauseStore(open_client(index_path, chroma_url), embedder.name)
-    store.sync(corpus.clauses, embedder, progress=progress)
-    return Assistant(HybridSearcher(corpus.clauses, store, embedder))
+    store.sync(corpus.clauses, embedder, corpus.documents, progress=progress)
+    return Assistant(HybridSearcher(corpus.clauses, store, embedder, corpus.documents))

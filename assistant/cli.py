@@ -42,13 +42,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     corpus = load_corpus()
     embedder = get_embedder()
     if args.rebuild and not config.chroma_url():
-        report = rebuild(Path(args.index or config.index_dir()), corpus.clauses, embedder)
+        report = rebuild(Path(args.index or config.index_dir()), corpus.clauses, embedder, corpus.documents)
     else:
         store = ClauseStore(open_client(args.index), embedder.name)
         if args.rebuild:
             store.client.delete_collection(config.COLLECTION)
             store = ClauseStore(store.client, embedder.name)
-        report = store.sync(corpus.clauses, embedder)
+        report = store.sync(corpus.clauses, embedder, corpus.documents)
     print(f"index: {len(corpus.clauses)} clauses from {len(corpus.documents)} documents; {report}")
     return 0
 

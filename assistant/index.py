@@ -9,6 +9,7 @@ that left the corpus; re-running it on an unchanged corpus embeds nothing.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from . import config
-from .clauses import Clause
+from .clauses import Clause, Document
 
 import chromadb  # noqa: E402  (after config: telemetry switched off first)
 from chromadb.config import Settings
@@ -80,19 +81,34 @@ def open_client(path: Path | None = None, url: str | None = None) -> chromadb.Cl
         ) from exc
 
 
-def passage(clause: Clause) -> str:
-    """What a clause is embedded and searched as: its headings give context its body often
-    omits (「主要目標」, 「組織領導」), so they go in front of the text."""
-    parts = [clause.section if clause.section_no else "", clause.subsection or "", clause.text]
+def doc_context(document: Document | None) -> str:
+    """Who issued a document and its title, without editorial notes like 「(推定)」: cadres
+    name the document they mean (「三河市」, 「紅十字會」) more often than its clauses do."""
+    if document is None:
+        return ""
+    issuer = re.sub(r"[((][^))]*[))]", "", document.issuer or "")
+    return f"{issuer} {document.title}".strip()
+
+
+def passage(clause: Clause, document: Document | None = None) -> str:
+    """What a clause is embedded and searched as: the document's issuer and title, then the
+    headings (which give context the body often omits: 「主要目標」, 「組織領導」), then the text.
+    Adding the document context lifted dev hit@1 from 0.925 to 0.944 (evals/README.md)."""
+    parts = [
+        doc_context(document),
+        clause.section if clause.section_no else "",
+        clause.subsection or "",
+        clause.text,
+    ]
     return " ".join(p for p in parts if p)
 
 
-def passage_sha(clause: Clause) -> str:
+def passage_sha(clause: Clause, document: Document | None = None) -> str:
     """Content hash of what is embedded: a clause is re-embedded exactly when this changes."""
-    return hashlib.sha256(passage(clause).encode("utf-8")).hexdigest()
+    return hashlib.sha256(passage(clause, document).encode("utf-8")).hexdigest()
 
 
-def _metadata(clause: Clause) -> dict[str, str | int]:
+def _metadata(clause: Clause, sha: str) -> dict[str, str | int]:
     return {
         "doc_id": clause.doc_id,
         "section": clause.section,
@@ -101,7 +117,7 @@ def _metadata(clause: Clause) -> dict[str, str | int]:
         "clause_no": clause.clause_no if clause.clause_no is not None else -1,
         "label": clause.label,
         "order": clause.order,
-        "sha": passage_sha(clause),
+        "sha": sha,
     }
 
 
@@ -136,15 +152,18 @@ class ClauseStore:
         return {i: str((m or {}).get("sha", "")) for i, m in zip(got["ids"], got["metadatas"])}
 
     def sync(
-        self, clauses: Sequence[Clause], encoder: PassageEncoder, *, batch: int = 16,
-        progress: bool = True,
+        self, clauses: Sequence[Clause], encoder: PassageEncoder,
+        documents: Sequence[Document] = (), *, batch: int = 16, progress: bool = True,
     ) -> SyncReport:
         """Make the collection hold exactly *clauses*, embedding only what changed."""
         start = time.perf_counter()
+        docs = {d.id: d for d in documents}
+        texts = {c.id: passage(c, docs.get(c.doc_id)) for c in clauses}
+        shas = {i: hashlib.sha256(t.encode("utf-8")).hexdigest() for i, t in texts.items()}
         stored = self.stored_hashes()
         wanted = {c.id: c for c in clauses}
         stale = [i for i in stored if i not in wanted]
-        todo = [c for c in clauses if stored.get(c.id) != passage_sha(c)]
+        todo = [c for c in clauses if stored.get(c.id) != shas[c.id]]
         added = sum(1 for c in todo if c.id not in stored)
         if stale:
             self.collection.delete(ids=stale)
@@ -154,12 +173,12 @@ class ClauseStore:
             bar = tqdm(total=len(todo), desc="embedding clauses", unit="clause", disable=not progress)
             for i in range(0, len(todo), batch):
                 part = todo[i : i + batch]
-                vectors = encoder.encode_passages([passage(c) for c in part])
+                vectors = encoder.encode_passages([texts[c.id] for c in part])
                 self.collection.upsert(
                     ids=[c.id for c in part],
                     embeddings=np.asarray(vectors, dtype=np.float32),
                     documents=[c.text for c in part],
-                    metadatas=[_metadata(c) for c in part],
+                    metadatas=[_metadata(c, shas[c.id]) for c in part],
                 )
                 bar.update(len(part))
             bar.close()
@@ -184,14 +203,16 @@ class ClauseStore:
         return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
 
 
-def rebuild(path: Path, clauses: Sequence[Clause], encoder: PassageEncoder) -> SyncReport:
+def rebuild(
+    path: Path, clauses: Sequence[Clause], encoder: PassageEncoder, documents: Sequence[Document] = ()
+) -> SyncReport:
     """Build a fresh store next to *path* and swap it in, so a crash mid-build never leaves
     *path* without a working index."""
     path = Path(path)
     fresh = path.with_name(path.name + ".building")
     shutil.rmtree(fresh, ignore_errors=True)
     store = ClauseStore(open_client(fresh), encoder.name)
-    report = store.sync(clauses, encoder)
+    report = store.sync(clauses, encoder, documents)
     del store
     old = path.with_name(path.name + ".old")
     shutil.rmtree(old, ignore_errors=True)

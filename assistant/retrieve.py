@@ -20,7 +20,7 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .clauses import Clause
+from .clauses import Clause, Document
 from .index import ClauseStore, passage
 from .text import bigrams, normalize
 
@@ -38,12 +38,14 @@ class Lexicon:
     """Bigram statistics of the clauses: BM25 index plus document frequencies for IDF weights."""
 
     clauses: Sequence[Clause]
+    documents: Sequence[Document] = ()
     terms: list[list[str]] = field(init=False)
     df: Counter[str] = field(init=False)
     bm25: bm25s.BM25 = field(init=False)
 
     def __post_init__(self) -> None:
-        self.terms = [bigrams(normalize(passage(c))) for c in self.clauses]
+        docs = {d.id: d for d in self.documents}
+        self.terms = [bigrams(normalize(passage(c, docs.get(c.doc_id)))) for c in self.clauses]
         self.df = Counter(t for ts in self.terms for t in set(ts))
         self.bm25 = bm25s.BM25(k1=1.2, b=0.75)
         self.bm25.index(self.terms, show_progress=False)
@@ -68,6 +70,7 @@ class HybridSearcher:
         clauses: Sequence[Clause],
         store: ClauseStore | None,
         embedder: Any | None,
+        documents: Sequence[Document] = (),
         *,
         dense_weight: float = 0.5,
         fusion: str = "weighted",
@@ -75,7 +78,7 @@ class HybridSearcher:
     ):
         self.clauses = list(clauses)
         self.by_id = {c.id: i for i, c in enumerate(self.clauses)}
-        self.lexicon = Lexicon(self.clauses)
+        self.lexicon = Lexicon(self.clauses, documents)
         self.store = store
         self.embedder = embedder
         self.dense_weight = dense_weight if store is not None else 0.0

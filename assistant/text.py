@@ -80,7 +80,9 @@ def bigrams(text: str) -> list[str]:
 
 # Sentence ends; sub-sentence separators used to cut a short answer out of a sentence.
 _SENTENCE_END = re.compile(r"[^。!?;!?;]*[。!?;!?;]?")
-_FRAGMENT_END = re.compile(r"[^,,、::。!?;!?;]*[,,、::。!?;!?;]?")
+# Commas and colons separate fragments, but not the colon of a ratio (1:1) and not 、, which
+# separates the items of one list (考素質、考能力…).
+_FRAGMENT_END = re.compile(r"(?:[^,,::。!?;!?;]|(?<=[0-9]):(?=[0-9]))*[,,::。!?;!?;]?")
 
 
 def _spans(pattern: re.Pattern[str], text: str, start: int = 0) -> list[tuple[int, int]]:
