@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -129,12 +130,17 @@ def cmd_terminal_chat(args: argparse.Namespace) -> int:
     return 0
 
 
-# Commands that live in their own modules: each module offers add_arguments(parser) and
-# run(args) -> int, and is imported only when its command runs (the web stack is slow to import).
+# Commands that live in their own modules. A module offers add_arguments(parser) and
+# run(args) -> int for its command (or add_arguments_NAME / run_NAME when it serves several);
+# module top levels stay light (gradio, torch are imported inside run) so a cold `ask` is fast.
 PLUGINS = {
     "chat": ("web", "web chat for cadres (Gradio, http://127.0.0.1:7860)"),
     "feedback": ("feedback", "export the feedback left in the web chat"),
     "quiz": ("quiz", "generate a graded training quiz from the clauses"),
+    "bench": ("bench", "latency, build and growth benchmarks → evals/reports/bench.json"),
+    "add": ("ingest", "add guideline files (.txt .md .docx .pdf) to the corpus and index them"),
+    "docs": ("ingest", "list the indexed documents with clause counts"),
+    "remove": ("ingest", "remove a document from the corpus and the index"),
 }
 
 
@@ -147,6 +153,10 @@ def _plugin(module: str):
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="assistant", description="指引問答助手:帶條文出處的回答")
     p.add_argument("--index", help="Chroma index directory (default: index/ or $ASSISTANT_INDEX)")
+    p.add_argument(
+        "--chroma-url", help="use a Chroma server (http://host:port) instead of the embedded index "
+        "(or $ASSISTANT_CHROMA_URL)"
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("index", help="build or update the clause index (only changed clauses are embedded)")
@@ -179,8 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             s.set_defaults(func=lambda a, m=module: _missing(m))
             continue
-        mod.add_arguments(s)
-        s.set_defaults(func=mod.run)
+        (getattr(mod, f"add_arguments_{name}", None) or mod.add_arguments)(s)
+        s.set_defaults(func=getattr(mod, f"run_{name}", None) or mod.run)
     return p
 
 
@@ -191,6 +201,8 @@ def _missing(module: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.chroma_url:
+        os.environ["ASSISTANT_CHROMA_URL"] = args.chroma_url
     try:
         return args.func(args)
     except KeyboardInterrupt:
