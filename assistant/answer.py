@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -52,6 +53,11 @@ _NUMBERISH = re.compile(
 _BODYISH = re.compile(r"机关|党委|纪委|部门|组织|委员会|政府|财政|支部|县委|市委|镇党委")
 _FOLLOWUP = re.compile(r"^(?:那么?|那如果|如果|要是|还有|另外|那个|其中)|呢[??]?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Function words jieba keeps as words; they say nothing about what a clause must contain.
+_STOPWORDS = frozenset(
+    "的 了 和 与 在 是 有 要 对 把 被 就 都 还 也 又 能 会 该 得 地 个 这 那 这份 一个 可以 应该 "
+    "需要 应 一般 具体 方面 什么 多少 哪些 哪个".split()
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,19 @@ class Evidence:
     rank_score: float
 
 
+@dataclass(frozen=True)
+class Support:
+    """Whether the best clause really answers: the two refusal signals (evals/README.md)."""
+
+    missing_value: bool  # a quantity is asked, and the answering sentence gives none
+    foreign: float  # IDF share of question words the guidelines use, but not in this clause
+    foreign_words: tuple[str, ...]
+
+    @property
+    def confidence(self) -> float:
+        return 0.0 if self.missing_value else round(1.0 - self.foreign, 4)
+
+
 def clean_question(raw: str) -> str:
     """Printable, NFC, trimmed, at most MAX_QUESTION_CHARS characters."""
     text = unicodedata.normalize("NFC", _CONTROL.sub(" ", raw or "")).strip()
@@ -108,6 +127,29 @@ def is_followup(question: str) -> bool:
     """An elliptical question that leans on the previous one (「那任職不到2年調整的呢?」)."""
     q = normalize(question).strip()
     return bool(_FOLLOWUP.search(q)) or len(bigrams(content(q))) <= 3
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def content_words(question: str) -> list[str]:
+    """Segmented content words (two or more CJK characters) of the normalised question."""
+    return [
+        w
+        for w in _jieba().lcut(content(question))
+        if len(w) >= 2 and w not in _STOPWORDS and _CJK_WORD.search(w)
+    ]
+
+
+_CJK_WORD = re.compile(r"[\u4e00-\u9fff]")
 
 
 def clause_ref(clause: Clause) -> str:
@@ -156,7 +198,7 @@ class Answerer:
         searcher: HybridSearcher,
         *,
         candidates: int = 8,
-        refuse_below: float = 0.5,
+        refuse_below: float = 0.6,
         weights: tuple[float, float, float] = (1.0, 1.0, 0.5),
     ):
         self.searcher = searcher
@@ -225,6 +267,29 @@ class Answerer:
             b = frags[hi + 1][1]
         return text[a:b].strip().rstrip(",,、::。;;")
 
+    # -- refusal ------------------------------------------------------------------------------
+    def support(self, question: str, top: Evidence) -> Support:
+        """Retrieval scores rank clauses but cannot tell "answered" from "not in the
+        guidelines": an unanswerable question still has a nearest clause. What separates them
+        is whether the clause holds what is *asked*: a quantity for a 多少/幾 question, and the
+        question's content words — those the guidelines use somewhere (月工資 and 任期 in an
+        unanswerable question are words the corpus knows, just not in this clause)."""
+        q = normalize(question)
+        a, b = top.sentence
+        sentence = normalize(top.hit.clause.text[a:b])
+        missing = (
+            _type_pattern(q) is _NUMBERISH
+            and not _ASKS_LIST.search(q)
+            and not _novel(_NUMBERISH, sentence, q)
+        )
+        lex = self.searcher.lexicon
+        clause_text = lex.texts.get(top.hit.clause.id) or normalize(top.hit.clause.text)
+        words = content_words(question)
+        total = sum(lex.word_idf(w) for w in words)
+        foreign = tuple(w for w in words if w not in clause_text and lex.word_df(w) > 0)
+        share = sum(lex.word_idf(w) for w in foreign) / total if total else 0.0
+        return Support(missing, round(share, 4), foreign)
+
     # -- answer -------------------------------------------------------------------------------
     def answer(self, question: str, hits: Sequence[Hit]) -> tuple[Answer, list[Evidence]]:
         ev = self.evidence(question, hits[: self.candidates])
@@ -232,7 +297,7 @@ class Answerer:
         if not ev:
             return Answer(question, REFUSAL, True, [], []), ev
         top = ev[0]
-        confidence = top.coverage
+        confidence = self.support(question, top).confidence
         if confidence < self.refuse_below:
             return Answer(question, REFUSAL, True, [], cites[:3], confidence=confidence), ev
         text = self.span(question, top.hit.clause, top.sentence)

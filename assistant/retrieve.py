@@ -39,13 +39,15 @@ class Lexicon:
 
     clauses: Sequence[Clause]
     documents: Sequence[Document] = ()
+    texts: dict[str, str] = field(init=False)  # clause id → normalised passage
     terms: list[list[str]] = field(init=False)
     df: Counter[str] = field(init=False)
     bm25: bm25s.BM25 = field(init=False)
 
     def __post_init__(self) -> None:
         docs = {d.id: d for d in self.documents}
-        self.terms = [bigrams(normalize(passage(c, docs.get(c.doc_id)))) for c in self.clauses]
+        self.texts = {c.id: normalize(passage(c, docs.get(c.doc_id))) for c in self.clauses}
+        self.terms = [bigrams(self.texts[c.id]) for c in self.clauses]
         self.df = Counter(t for ts in self.terms for t in set(ts))
         self.bm25 = bm25s.BM25(k1=1.2, b=0.75)
         self.bm25.index(self.terms, show_progress=False)
@@ -55,6 +57,15 @@ class Lexicon:
         would have to mention to answer)."""
         n = len(self.clauses)
         return math.log((n + 1) / (self.df.get(term, 0) + 0.5))
+
+    def word_df(self, word: str) -> int:
+        """How many clauses contain *word*, bounded by its rarest bigram (exact for the words
+        that matter, and O(1) at any corpus size)."""
+        grams = bigrams(word)
+        return min((self.df.get(g, 0) for g in grams), default=0)
+
+    def word_idf(self, word: str) -> float:
+        return math.log((len(self.clauses) + 1) / (self.word_df(word) + 0.5))
 
     def scores(self, question_terms: list[str]) -> np.ndarray:
         if not question_terms:
