@@ -1,0 +1,148 @@
+"""The answering pipeline end to end on the real corpus, model and Chroma index."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.answer import REFUSAL, Assistant
+from assistant.evaluate import check, evaluate, load_items
+from assistant.text import normalize
+
+REPO = Path(__file__).resolve().parent.parent
+ROTATION = "鄉鎮紀委書記任滿幾年必須交流?"
+
+
+def test_rotation_question_cites_d4_clause_6(assistant_instance: Assistant) -> None:
+    a = assistant_instance.ask(ROTATION)
+    assert not a.refused
+    assert "任滿10年的必須交流" in a.answer
+    top = a.citations[0]
+    assert top.id == "d4-s2-c6"
+    assert top.label == "《關于加強鄉鎮紀檢組織建設的指導意見》二、進一步健全鄉鎮紀檢組織 › 第6條"
+    assert "任滿10年的必須交流" in top.quote and top.quote in top.text
+
+
+def test_simplified_and_traditional_questions_agree(assistant_instance: Assistant) -> None:
+    trad = assistant_instance.ask(ROTATION)
+    simp = assistant_instance.ask("乡镇纪委书记任满几年必须交流?")
+    assert simp.answer == trad.answer
+    assert [c.id for c in simp.citations] == [c.id for c in trad.citations]
+
+
+def test_every_answer_is_a_verbatim_span_of_its_cited_clause(assistant_instance: Assistant) -> None:
+    items = load_items(REPO / "evals" / "dev.jsonl")
+    answered = 0
+    for item in items:
+        a = assistant_instance.ask(item.question)
+        if a.refused:
+            assert a.answer == REFUSAL and not a.citations
+            continue
+        answered += 1
+        cited = a.citations[0]
+        assert a.answer in cited.text, (item.id, a.answer)
+        assert cited.quote in cited.text
+        # The short answer comes out of the quoted sentence (or is that sentence).
+        assert a.answer.strip("。;;") in cited.quote, (item.id, a.answer, cited.quote)
+    assert answered >= 90
+
+
+def test_unanswerable_question_is_refused_with_related_clauses(assistant_instance: Assistant) -> None:
+    a = assistant_instance.ask("鄉鎮紀委書記的月工資是多少?")
+    assert a.refused and a.answer == REFUSAL
+    assert a.citations == [] and a.see_also, "a refusal still points at the closest clauses"
+
+
+def test_followup_leans_on_the_previous_question(assistant_instance: Assistant) -> None:
+    a = assistant_instance.ask("那任職不到2年調整的呢?", history=[ROTATION])
+    assert not a.refused
+    assert a.citations[0].id == "d4-s2-c6"
+    assert "2年" in a.answer or "備案" in a.answer
+
+
+def test_empty_and_noise_questions_get_a_message(assistant_instance: Assistant) -> None:
+    for q in ["", "   ", "??!!", "\x00\x01"]:
+        a = assistant_instance.ask(q)
+        assert a.refused and a.answer and not a.citations
+
+
+def test_eval_reports_metrics_and_checks_thresholds(assistant_instance: Assistant, tmp_path: Path) -> None:
+    from assistant.evaluate import write_report
+
+    items = load_items(REPO / "evals" / "dev.jsonl")[:12]
+    report = evaluate(assistant_instance, items)
+    for key in ("hit@1", "hit@3", "hit@5", "mrr", "ndcg@5", "answer_accuracy", "citation_accuracy",
+                "refusal_precision", "refusal_recall", "latency_p50_ms", "latency_p95_ms"):
+        assert key in report.metrics
+    assert check(report, {"hit@1": 0.0}) == []
+    assert check(report, {"hit@1": 1.01}) == [f"hit@1 = {report.metrics['hit@1']} < 1.01"]
+    paths = write_report(report, tmp_path, "smoke")
+    assert json.loads(paths["json"].read_text(encoding="utf-8"))["metrics"]["questions"] == 12
+    assert paths["png"].stat().st_size > 1000 and "![metrics]" in paths["md"].read_text(encoding="utf-8")
+
+
+def test_langchain_retriever_returns_cited_documents(assistant_instance: Assistant) -> None:
+    from assistant.retrieve import GuidelineRetriever
+
+    docs = GuidelineRetriever(searcher=assistant_instance.searcher, k=3).invoke(ROTATION)
+    assert len(docs) == 3
+    assert docs[0].metadata["id"] == "d4-s2-c6" and "任滿10年" in docs[0].page_content
+
+
+def _cli(index_path: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ASSISTANT_INDEX=str(index_path), HF_HUB_OFFLINE="1")
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args], input=stdin, capture_output=True,
+        env=env, cwd=REPO, timeout=300,
+    )
+
+
+def test_cli_ask_json(assistant_instance: Assistant, index_path: Path) -> None:
+    r = _cli(index_path, "ask", "--json", ROTATION)
+    assert r.returncode == 0, r.stderr.decode()
+    out = json.loads(r.stdout.decode())
+    assert set(out) >= {"question", "answer", "refused", "citations", "timing_ms"}
+    c = out["citations"][0]
+    assert set(c) >= {"id", "label", "doc_title", "section", "clause", "text", "quote", "score"}
+    assert c["id"] == "d4-s2-c6" and c["clause"] == "第6條"
+
+
+def test_cli_ask_reads_questions_from_stdin(assistant_instance: Assistant, index_path: Path) -> None:
+    questions = "乡镇纪委书记任满几年必须交流?\n\n縣財政每年安排多少萬元用于村主要干部基本報酬發放?\n"
+    r = _cli(index_path, "ask", "--json", "-", stdin=questions.encode("utf-8"))
+    assert r.returncode == 0, r.stderr.decode()
+    lines = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [normalize(x["question"])[:4] for x in lines] == ["乡镇纪委", "县财政每"]
+    assert "106萬元" in lines[1]["answer"]
+
+
+def test_index_rerun_embeds_nothing_and_a_changed_clause_only_itself(tmp_path: Path) -> None:
+    import dataclasses
+
+    from assistant.clauses import load_corpus
+    from assistant.embed import get_embedder
+    from assistant.index import ClauseStore, open_client
+
+    corpus = load_corpus()
+    clauses = list(corpus.clauses[:6])
+    emb = get_embedder()
+    store = ClauseStore(open_client(tmp_path / "idx"), emb.name)
+    first = store.sync(clauses, emb, corpus.documents, progress=False)
+    assert (first.added, first.embedded) == (6, 6)
+    again = store.sync(clauses, emb, corpus.documents, progress=False)
+    assert (again.embedded, again.unchanged, again.removed) == (0, 6, 0)
+    clauses[2] = dataclasses.replace(clauses[2], text=clauses[2].text + "(修訂)")
+    changed = store.sync(clauses[:5], emb, corpus.documents, progress=False)
+    assert (changed.updated, changed.added, changed.removed, changed.unchanged) == (1, 0, 1, 4)
+    assert store.count() == 5
+
+
+def test_chroma_collection_never_gets_a_default_embedding_function(assistant_instance: Assistant) -> None:
+    col = assistant_instance.searcher.store.collection
+    assert col.configuration.get("embedding_function") is None
+    assert col.configuration["hnsw"]["space"] == "cosine"
