@@ -46,12 +46,14 @@ _ASKS_LIST = re.compile(
     r"哪[几一二三四五六七八九十两]+[个项条类种方面级星]?"
 )
 _NUMBERISH = re.compile(
-    r"[0-9]+|[一二三四五六七八九十百千万两半][个名天年次岁届月季人份万元%]|"
+    r"[0-9]+|[一二三四五六七八九十百千万两半][个名天年次岁届月季人份万元%大项条种类]|"
     r"每(?:个|一)?[年月季半周天日]|季度|"
     r"[一二三四五六七八九十两]+[年届]"
 )
 _BODYISH = re.compile(r"机关|党委|纪委|部门|组织|委员会|政府|财政|支部|县委|市委|镇党委")
 _FOLLOWUP = re.compile(r"^(?:那么?|那如果|如果|要是|还有|另外|那个|其中)|呢[??]?$")
+_EXCEPT = re.compile(r"除了?[^,,。??]*?(?:以外|之外|外)?[,,]")
+_QUOTED = re.compile(r"[“\"]([^”\"]{1,12})[”\"]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # Function words jieba keeps as words; they say nothing about what a clause must contain.
 _STOPWORDS = frozenset(
@@ -145,11 +147,13 @@ def content_words(question: str) -> list[str]:
     return [
         w
         for w in _jieba().lcut(content(question))
-        if len(w) >= 2 and w not in _STOPWORDS and _CJK_WORD.search(w)
+        if len(w) >= 2 and w not in _STOPWORDS and _CJK_WORD.search(w) and not _COUNT_WORD.fullmatch(w)
     ]
 
 
 _CJK_WORD = re.compile(r"[\u4e00-\u9fff]")
+# 「四个」「哪四项」: how many the question expects, not content a clause must contain.
+_COUNT_WORD = re.compile(r"[哪几一二三四五六七八九十两]+[个项条类种名次方面]*")
 
 
 def clause_ref(clause: Clause) -> str:
@@ -215,18 +219,27 @@ class Answerer:
     def evidence(self, question: str, hits: Sequence[Hit]) -> list[Evidence]:
         q = normalize(question)
         q_terms = set(bigrams(content(question)))
+        # What the question sets aside (「除了市財政的專項經費,…還能從哪裡」) must not pull the
+        # answer towards the sentence that says it; it still counts for finding the clause.
+        s_terms = set(bigrams(content(_EXCEPT.sub(" ", q)))) or q_terms
+        quoted = _QUOTED.findall(q)
         typed = _type_pattern(q)
         wants_list = bool(_ASKS_LIST.search(q))
         out = []
         for hit in hits:
             text = hit.clause.text
             norm = normalize(text)
-            head = normalize(" ".join(filter(None, [hit.clause.section, hit.clause.subsection])))
-            coverage = self._weighted(q_terms, set(bigrams(norm)) | set(bigrams(head)))
+            # Coverage counts the clause as searched: with its headings and document context.
+            searched = self.searcher.lexicon.texts.get(hit.clause.id, norm)
+            coverage = self._weighted(q_terms, set(bigrams(searched)))
             best, best_score = (0, len(text)), -1.0
             for start, end in answer_sentences(text):
                 s_norm = norm[start:end]
-                score = self._weighted(q_terms, set(bigrams(s_norm)))
+                score = self._weighted(s_terms, set(bigrams(s_norm)))
+                # A quoted name (「“四考”」) is matched as a whole, quotes included, so the
+                # sentence that defines it beats one that mentions 「三推四考一確定」.
+                if any(f"“{t}”" in s_norm for t in quoted):
+                    score += 0.2
                 if typed and _novel(typed, s_norm, q):
                     score += 0.1
                 if wants_list and "、" in s_norm:
