@@ -107,11 +107,17 @@ class Support:
 
     missing_value: bool  # a quantity is asked, and the answering sentence gives none
     foreign: float  # IDF share of question words the guidelines use, but not in this clause
+    covered: float  # IDF share of question words found in this clause
     foreign_words: tuple[str, ...]
 
     @property
     def confidence(self) -> float:
-        return 0.0 if self.missing_value else round(1.0 - self.foreign, 4)
+        """One number for one threshold (0.6 by default): refuse when a quantity is missing,
+        when 40 % of the question's weight is words the clause lacks but the guidelines use,
+        or when the clause holds under 10 % of it (「今天天氣怎麼樣?」: nothing in common)."""
+        if self.missing_value:
+            return 0.0
+        return round(min(1.0 - self.foreign, 6.0 * self.covered), 4)
 
 
 def clean_question(raw: str) -> str:
@@ -253,13 +259,15 @@ class Answerer:
         return out
 
     # -- span ---------------------------------------------------------------------------------
-    def span(self, question: str, clause: Clause, sentence: tuple[int, int]) -> str:
+    def span(
+        self, question: str, clause: Clause, sentence: tuple[int, int], asked: str | None = None
+    ) -> str:
         """The shortest verbatim span of *sentence* that answers: for number / who questions the
         fragment holding a value the question does not already contain, widened back to the
         fragment the question matched; the whole sentence for lists and open questions."""
         text = clause.text
         start, end = sentence
-        q = normalize(question)
+        q = normalize(asked or question)
         whole = text[start:end].strip().rstrip("。;;")
         pattern = _type_pattern(q)
         if pattern is None or _ASKS_LIST.search(q):
@@ -300,20 +308,28 @@ class Answerer:
         words = content_words(question)
         total = sum(lex.word_idf(w) for w in words)
         foreign = tuple(w for w in words if w not in clause_text and lex.word_df(w) > 0)
+        inside = [w for w in words if w in clause_text]
         share = sum(lex.word_idf(w) for w in foreign) / total if total else 0.0
-        return Support(missing, round(share, 4), foreign)
+        covered = sum(lex.word_idf(w) for w in inside) / total if total else top.coverage
+        return Support(missing, round(share, 4), round(covered, 4), foreign)
 
     # -- answer -------------------------------------------------------------------------------
-    def answer(self, question: str, hits: Sequence[Hit]) -> tuple[Answer, list[Evidence]]:
+    def answer(
+        self, question: str, hits: Sequence[Hit], asked: str | None = None
+    ) -> tuple[Answer, list[Evidence]]:
+        """Answer *question* (for a follow-up: the previous question plus this one) from
+        *hits*; *asked* is what the user typed last, which decides the kind of answer wanted
+        (「那任職不到2年調整的呢?」 asks no number, even if the question before it did)."""
+        asked = asked or question
         ev = self.evidence(question, hits[: self.candidates])
         cites = [self._cite(e) for e in ev]
         if not ev:
             return Answer(question, REFUSAL, True, [], []), ev
         top = ev[0]
-        confidence = self.support(question, top).confidence
+        confidence = self.support(asked, top).confidence
         if confidence < self.refuse_below:
             return Answer(question, REFUSAL, True, [], cites[:3], confidence=confidence), ev
-        text = self.span(question, top.hit.clause, top.sentence)
+        text = self.span(question, top.hit.clause, top.sentence, asked)
         return Answer(question, text, False, cites[:1], cites[1:3], confidence=confidence), ev
 
     def _cite(self, e: Evidence) -> Citation:
@@ -349,7 +365,7 @@ class Assistant:
             query = f"{clean_question(history[-1])} {q}"
         hits = self.searcher.search(query, k=max(k or self.k, self.answerer.candidates))
         t1 = time.perf_counter()
-        answer, _ = self.answerer.answer(query, hits)
+        answer, _ = self.answerer.answer(query, hits, asked=q)
         answer.question = question
         k_out = k or self.k
         answer.see_also = answer.see_also[: max(0, k_out - len(answer.citations))]

@@ -22,7 +22,7 @@ def _print_answer(answer, as_json: bool) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    con = Console(highlight=False)
+    con = Console(highlight=False, soft_wrap=True)
     con.print(f"[bold]{escape(answer.answer)}[/bold]")
     if answer.note:
         con.print(f"[yellow]{escape(answer.note)}[/yellow]")
@@ -184,18 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=help_text)
         try:
             mod = _plugin(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"assistant.{module}":
-                raise
-            s.set_defaults(func=lambda a, m=module: _missing(m))
+        except Exception as exc:  # a broken optional module must not take every command down
+            s.set_defaults(func=lambda a, m=module, e=exc: _missing(m, e))
             continue
         (getattr(mod, f"add_arguments_{name}", None) or mod.add_arguments)(s)
         s.set_defaults(func=getattr(mod, f"run_{name}", None) or mod.run)
     return p
 
 
-def _missing(module: str) -> int:
-    print(f"assistant: error: this install has no assistant.{module} module", file=sys.stderr)
+def _missing(module: str, exc: Exception) -> int:
+    print(f"assistant: error: assistant.{module} cannot be loaded ({type(exc).__name__}: {exc})",
+          file=sys.stderr)
     return 1
 
 

@@ -142,6 +142,8 @@ def check_item(item: dict, raw: list[str], paras: list[str], docs: list[int],
     for key, typ in KEYS.items():
         if key not in item:
             errs.append(f"missing key {key!r}")
+        elif key == "doc" and item[key] is None and item.get("answerable") is False:
+            continue  # an off-topic question belongs to no document
         elif not isinstance(item[key], typ) or (typ is int and isinstance(item[key], bool)):
             errs.append(f"{key!r} should be {typ.__name__}")
     if errs:
@@ -152,8 +154,8 @@ def check_item(item: dict, raw: list[str], paras: list[str], docs: list[int],
     q, answers, gold, typ = item["question"], item["answers"], item["gold"], item["type"]
     if typ not in TYPES:
         errs.append(f"unknown type {typ!r}")
-    if item["doc"] not in range(1, 6):
-        errs.append("doc must be 1..5")
+    if item["doc"] not in range(1, 6) and not (item["doc"] is None and not item["answerable"]):
+        errs.append("doc must be 1..5 (or null for an off-topic unanswerable question)")
     if not 3 <= len(q) <= 40:
         errs.append(f"question length {len(q)} not in 3..40")
     if not q.endswith(("?", "?")):
