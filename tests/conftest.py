@@ -52,3 +52,82 @@ def launch_web_app(assistant_instance, corpus):
         return demo, f"http://127.0.0.1:{port}/"
 
     return launch
+
+
+# --- server mode, faults, bench (issue 6) ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real ``chroma run`` server (the venv's chromadb CLI) on a free loopback port for the
+    session: waits at most 90 s for its heartbeat, stopped (terminate, then kill) at the end."""
+    from assistant.bench import ChromaServer
+
+    server = ChromaServer(tmp_path_factory.mktemp("chroma") / "data")
+    try:
+        server.start(timeout=90)
+    except RuntimeError as exc:
+        pytest.fail(f"could not start a Chroma server: {exc}")
+    yield server
+    server.stop()
+
+
+class ReplayEncoder:
+    """Passage encoder that returns the e5 vectors already stored in the session index (keyed
+    by passage hash), so building a second store costs no torch time; a passage it has not
+    seen goes to the real embedder."""
+
+    def __init__(self, store, embedder) -> None:
+        import hashlib
+
+        import numpy as np
+
+        got = store.collection.get(include=["embeddings", "metadatas"])
+        self.vectors = {m["sha"]: np.asarray(e, dtype=np.float32) for m, e in zip(got["metadatas"], got["embeddings"])}
+        self.embedder = embedder
+        self.name = embedder.name
+        self.real_calls = 0
+        self._sha = lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()
+
+    def encode_passages(self, texts: list[str]):
+        import numpy as np
+
+        missing = [t for t in texts if self._sha(t) not in self.vectors]
+        if missing:
+            self.real_calls += len(missing)
+            for t, v in zip(missing, self.embedder.encode_passages(missing)):
+                self.vectors[self._sha(t)] = v
+        return np.stack([self.vectors[self._sha(t)] for t in texts])
+
+
+@pytest.fixture(scope="session")
+def replay_encoder(assistant_instance) -> ReplayEncoder:
+    s = assistant_instance.searcher
+    return ReplayEncoder(s.store, s.embedder)
+
+
+@pytest.fixture(scope="session")
+def server_assistant(chroma_server, replay_encoder, corpus):
+    """The assistant in server mode: the index is built into the Chroma server (with the session
+    index's vectors — identical to what e5 computes), then loaded as a user would:
+    ``load_assistant(chroma_url=…)``."""
+    from assistant.answer import load_assistant
+    from assistant.index import ClauseStore, open_client
+
+    store = ClauseStore(open_client(url=chroma_server.url), replay_encoder.name)
+    report = store.sync(corpus.clauses, replay_encoder, corpus.documents, progress=False)
+    assert report.added == len(corpus.clauses)
+    return load_assistant(chroma_url=chroma_server.url, progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the corpus holding only document 5 (≈10 clauses): cheap to embed in the CLI
+    tests that must build an index from nothing."""
+    src = REPO / "corpus"
+    dst = tmp_path_factory.mktemp("tiny-corpus")
+    lines = (src / "guidelines.txt").read_text(encoding="utf-8").splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("第五篇"))
+    (dst / "guidelines.txt").write_text("".join(lines[start:]), encoding="utf-8")
+    (dst / "documents.json").write_text((src / "documents.json").read_text(encoding="utf-8"), encoding="utf-8")
+    return dst

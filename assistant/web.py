@@ -1,0 +1,608 @@
+"""The web chat for cadres (``assistant chat``): a Gradio 6 app on http://127.0.0.1:7860.
+
+* **問答** — the short answer first (streamed), then a citation card per cited clause: document,
+  section path, clause number, the verbatim clause with the answering sentence highlighted, and a
+  one-click citation string. A refusal says so plainly and lists the 相關條文. Follow-up
+  questions lean on the earlier questions of the conversation. 👍/👎 and a comment are stored
+  in SQLite (:mod:`assistant.feedback`).
+* **瀏覽條文** — the five documents as document → section → clause, with a search box that uses
+  the chat's retrieval. ``?clause=d4-s2-c6`` (what the card links point to) opens a clause.
+* **測驗** — mounted from :mod:`assistant.quiz_ui` when that module is installed.
+* ``/ask`` API — one question in, the JSON of ``assistant ask --json`` out (gradio_client).
+
+Every string that reaches the browser — questions, answers, corpus text — is HTML-escaped here,
+and the chatbot renders HTML without markdown, so user or corpus text can never become markup.
+The module top level stays light (no gradio import): the CLI imports it to build its parser.
+"""
+
+import argparse
+import html
+import ipaddress
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import config  # noqa: F401  (sets GRADIO_ANALYTICS_ENABLED=False before gradio loads)
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from .answer import Answer, Assistant, Citation
+    from .clauses import Clause, Corpus
+    from .feedback import FeedbackStore
+    from .retrieve import Hit
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+AUTH_ENV = "ASSISTANT_AUTH"
+TITLE = "指引問答助手"
+
+# Shown on the empty chat; both scripts, each with a known answer in the guidelines.
+EXAMPLES = [
+    "鄉鎮紀委書記任滿幾年必須交流?",
+    "乡镇纪委书记任满几年必须交流?",
+    "縣財政每年安排多少萬元用於村主要干部基本報酬?",
+    "乡镇纪委书记以多大年龄的干部为主体?",
+    "市、縣兩級紅十字會的“三定”工作要配合哪個部門來做?",
+    "党员人数达到多少的村应建立党总支?",
+]
+
+_CN_NUMERALS = "一二三四五六七八九十"
+
+# --- HTML rendering (pure functions: everything escaped, testable without gradio) ----------
+
+
+def esc(text: object) -> str:
+    """HTML-escape *text*, quotes included (it also goes into attribute values)."""
+    return html.escape(str(text), quote=True)
+
+
+def clause_path(label: str, doc_title: str) -> str:
+    """「二、… › (三)… › 第6條」: the label without its 《document》 prefix."""
+    prefix = f"《{doc_title}》"
+    return label[len(prefix):] if label.startswith(prefix) else label
+
+
+def citation_string(citation: "Citation") -> str:
+    """The one-line citation a cadre pastes into a report:
+    《…》二、進一步健全鄉鎮紀檢組織 第6條:“任滿一屆的應適當交流,任滿10年的必須交流。”"""
+    path = clause_path(citation.label, citation.doc_title).replace(" › ", " ")
+    return f"《{citation.doc_title}》{path}:“{citation.quote}”"
+
+
+def highlight(text: str, quote: str = "", answer: str = "") -> str:
+    """Escaped *text* with the answering sentence in ``<mark>`` and, inside it, the short
+    answer in ``<strong>`` — both located by position, so nothing is re-typed."""
+    start = text.find(quote) if quote else -1
+    if start < 0:
+        return esc(text)
+    end = start + len(quote)
+    inner = esc(quote)
+    a = quote.find(answer) if answer and answer != quote else -1
+    if a >= 0:
+        inner = (
+            esc(quote[:a]) + f"<strong>{esc(answer)}</strong>" + esc(quote[a + len(answer):])
+        )
+    return f"{esc(text[:start])}<mark>{inner}</mark>{esc(text[end:])}"
+
+
+def clause_link(clause_id: str, text: str) -> str:
+    """A link that opens the clause in 瀏覽條文 (the page script keeps the chat; a new tab or a
+    copied URL works through the ``?clause=`` query)."""
+    return f'<a class="clause-link" href="?clause={esc(clause_id)}">{esc(text)}</a>'
+
+
+def copy_button(text: str) -> str:
+    """「複製引用」: the page script copies the title, which also previews the string on hover."""
+    return f'<button type="button" class="copy-cite" title="{esc(text)}">複製引用</button>'
+
+
+
+def render_card(c: "Citation", *, answer: str = "", related: bool = False) -> str:
+    """One citation card: document, section path, clause number, verbatim text, actions.
+    A *related* card (a refusal's 相關條文) highlights and offers to copy nothing — nothing in
+    it is the answer — and clamps its text to two lines so the refusal itself stays in view."""
+    path = clause_path(c.label, c.doc_title)
+    head, _, number = path.rpartition(" › ")
+    crumbs = "".join(f'<span class="crumb">{esc(p)}</span>' for p in head.split(" › ") if p)
+    where = f'{crumbs}<span class="cite-no">{esc(number or path)}</span>'
+    if related:
+        return (
+            f'<div class="cite-card related"><div class="cite-doc">《{esc(c.doc_title)}》</div>'
+            f'<div class="cite-path">{where}{clause_link(c.id, f"查看 {c.id}")}</div>'
+            f'<blockquote class="cite-text">{esc(c.text)}</blockquote></div>'
+        )
+    return (
+        f'<div class="cite-card"><div class="cite-doc">《{esc(c.doc_title)}》</div>'
+        f'<div class="cite-path">{where}</div>'
+        f'<blockquote class="cite-text">{highlight(c.text, c.quote, answer)}</blockquote>'
+        f'<div class="cite-actions">{copy_button(citation_string(c))}'
+        f'{clause_link(c.id, f"在條文瀏覽中查看 {c.id}")}</div></div>'
+    )
+
+
+def render_question(question: str) -> str:
+    """The user's own words, shown as text (pre-wrap keeps their line breaks)."""
+    return f'<div class="user-q">{esc(question)}</div>'
+
+
+def render_pending() -> str:
+    return '<div class="pending">正在查找相關條文……</div>'
+
+
+def render_answer(answer: "Answer", partial: str | None = None) -> str:
+    """The assistant's message: the short answer (or *partial*, while streaming), then cards."""
+    if partial is not None:
+        return f'<div class="short-answer">{esc(partial)}<span class="caret">▍</span></div>'
+    parts = []
+    if answer.refused:
+        parts.append(f'<div class="refusal">{esc(answer.answer)}</div>')
+        if answer.see_also:
+            parts.append(
+                '<div class="refusal-hint">以下條文與問題最接近,但沒有直接回答,僅供參考。</div>'
+                '<div class="cards-title">相關條文</div>'
+            )
+            parts += [render_card(c, related=True) for c in answer.see_also]
+    else:
+        parts.append(f'<div class="short-answer">{esc(answer.answer)}</div>')
+        parts.append('<div class="cards-title">出處</div>')
+        parts += [render_card(c, answer=answer.answer) for c in answer.citations]
+        if answer.see_also:
+            items = "".join(
+                f"<li>{clause_link(c.id, c.label)}</li>" for c in answer.see_also
+            )
+            parts.append(
+                f'<details class="see-also"><summary>另見相關條文({len(answer.see_also)})'
+                f"</summary><ul>{items}</ul></details>"
+            )
+    if answer.note:
+        parts.append(f'<div class="note">{esc(answer.note)}</div>')
+    return f'<div class="answer">{"".join(parts)}</div>'
+
+
+def _doc_meta(doc: Any, n_clauses: int) -> str:
+    """「中國紅十字會總會 · 紅總字〔2010〕72號 · 2010-09-13 · 12條」 (missing fields skipped)."""
+    bits = [doc.issuer, doc.doc_number, doc.date, doc.status, f"{n_clauses}條"]
+    return " · ".join(esc(b) for b in bits if b)
+
+
+def render_toc(corpus: "Corpus") -> str:
+    """The five documents as collapsible document → section → subsection → clause blocks."""
+    out = ['<div class="toc"><div class="cards-title">目錄(點選篇名展開)</div>']
+    for doc in corpus.documents:
+        clauses = corpus.by_doc(doc.id)
+        n = _CN_NUMERALS[doc.number - 1] if 0 < doc.number <= 10 else str(doc.number)
+        out.append(
+            f'<details class="toc-doc" id="doc-{esc(doc.id)}"><summary>'
+            f'<span class="doc-no">第{n}篇</span>'
+            f'<span class="doc-title">《{esc(doc.title)}》</span>'
+            f'<span class="doc-meta">{_doc_meta(doc, len(clauses))}</span></summary>'
+        )
+        section = subsection = None
+        for c in clauses:
+            if c.section != section:
+                section, subsection = c.section, None
+                out.append(f'<h3 class="toc-section">{esc(c.section)}</h3>')
+            if c.subsection and c.subsection != subsection:
+                subsection = c.subsection
+                out.append(f'<h4 class="toc-subsection">{esc(c.subsection)}</h4>')
+            out.append(_toc_clause(c))
+        out.append("</details>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def _toc_clause(c: "Clause") -> str:
+    from .answer import clause_ref
+
+    ref = clause_ref(c) if c.clause_no is not None else "正文"
+    cite = f"《{c.doc_title}》{clause_path(c.label, c.doc_title).replace(' › ', ' ')}:“{c.text}”"
+    return (
+        f'<div class="toc-clause" id="clause-{esc(c.id)}" tabindex="-1">'
+        f'<div class="toc-clause-head">{clause_link(c.id, ref)}'
+        f'<span class="clause-id">{esc(c.id)}</span>{copy_button(cite)}</div>'
+        f'<p class="toc-clause-text">{esc(c.text)}</p></div>'
+    )
+
+
+def render_hits(query: str, hits: Sequence["Hit"]) -> str:
+    """Search results: label links into the table of contents plus the start of each clause."""
+    if not query.strip():
+        return ""
+    if not hits:
+        return f'<div class="search-empty">沒有找到與「{esc(query)}」相關的條文。</div>'
+    rows = []
+    for h in hits:
+        c = h.clause
+        snippet = c.text if len(c.text) <= 90 else c.text[:90] + "……"
+        rows.append(
+            f'<li>{clause_link(c.id, c.label)}<div class="hit-text">{esc(snippet)}</div></li>'
+        )
+    return (
+        f'<div class="search-results"><div class="cards-title">與「{esc(query)}」最相關的條文'
+        f'</div><ol>{"".join(rows)}</ol></div>'
+    )
+
+
+# --- page style and behaviour -------------------------------------------------------------
+
+CSS = """
+.gradio-container { max-width: 1080px !important; width: 100%; margin: 0 auto !important; }
+.app-header h1 { font-size: 1.6rem; margin: .2rem 0; }
+.app-header p { color: var(--body-text-color-subdued); margin: 0 0 .4rem; }
+#chat .user-q { white-space: pre-wrap; }
+.short-answer { font-size: 1.2rem; font-weight: 600; line-height: 1.6; }
+.caret { opacity: .5; }
+.pending { color: var(--body-text-color-subdued); }
+.refusal { font-size: 1.1rem; font-weight: 600; color: var(--color-accent); }
+.cite-path .clause-link { margin-left: .8rem; font-size: .85rem; }
+.refusal-hint, .note { color: var(--body-text-color-subdued); font-size: .92rem; margin: .3rem 0; }
+.cards-title { font-weight: 600; margin: .8rem 0 .3rem; color: var(--body-text-color-subdued); }
+.cite-card { border: 1px solid var(--border-color-primary); border-left: 4px solid var(--color-accent);
+  border-radius: 6px; padding: .6rem .8rem; margin: .4rem 0; background: var(--background-fill-primary); }
+.cite-doc { font-weight: 600; }
+.cite-path { font-size: .9rem; color: var(--body-text-color-subdued); margin: .1rem 0 .4rem; }
+.cite-path .crumb::after { content: " › "; }
+.cite-no { font-weight: 600; color: var(--body-text-color); }
+.cite-text { margin: 0; padding: 0; border: 0; line-height: 1.8; font-size: 1rem; }
+.cite-card.related { border-left-color: var(--border-color-primary); }
+.cite-card.related .cite-text { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
+  overflow: hidden; color: var(--body-text-color-subdued); }
+.cite-text mark { background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px; }
+.cite-text mark strong { text-decoration: underline; text-underline-offset: 3px; }
+.cite-actions { display: flex; gap: .8rem; align-items: center; margin-top: .5rem; font-size: .9rem; }
+.copy-cite { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: .1rem .6rem;
+  background: var(--button-secondary-background-fill); cursor: pointer; font-size: .85rem; }
+.copy-cite:hover { border-color: var(--color-accent); }
+.see-also { margin-top: .5rem; font-size: .92rem; }
+.see-also summary { cursor: pointer; color: var(--body-text-color-subdued); }
+.toc-doc { border: 1px solid var(--border-color-primary); border-radius: 6px; margin: .5rem 0;
+  padding: .4rem .8rem; }
+.toc-doc > summary { cursor: pointer; font-size: 1.05rem; line-height: 1.8; }
+.doc-no { font-weight: 600; margin-right: .4rem; color: var(--color-accent); }
+.doc-title { font-weight: 600; }
+.doc-meta { display: block; font-size: .85rem; color: var(--body-text-color-subdued); }
+.toc-section { font-size: 1.05rem; margin: 1rem 0 .3rem; }
+.toc-subsection { font-size: .98rem; margin: .6rem 0 .2rem; color: var(--body-text-color-subdued); }
+.toc-clause { padding: .35rem .6rem; margin: .2rem 0; border-radius: 4px; scroll-margin-top: 30vh; }
+.toc-clause.is-target { background: #fef3c7; color: #1f2937; outline: 2px solid #f59e0b; }
+.toc-clause-head { display: flex; gap: .6rem; align-items: center; }
+.toc-clause-head .clause-link { font-weight: 600; }
+.clause-id { font-family: var(--font-mono); font-size: .8rem; color: var(--body-text-color-subdued); }
+.toc-clause-text { margin: .2rem 0 0; line-height: 1.8; }
+.search-results ol { padding-left: 1.4rem; }
+.search-results li { margin: .4rem 0; }
+.hit-text { font-size: .9rem; color: var(--body-text-color-subdued); }
+"""
+
+# Event delegation on the document: chat messages are re-rendered while streaming, so handlers
+# are never bound to the cards themselves. The chatbot's sanitiser drops data-* attributes, so a
+# card's copy text rides in the button's title (also its tooltip) and the clause id in the link's
+# ?clause= query. Copy falls back to execCommand because the Clipboard API exists only in secure
+# contexts (plain http on a LAN address is not one).
+HEAD = """
+<script>
+(() => {
+  const copyText = async (text) => {
+    try { await navigator.clipboard.writeText(text); return true; } catch (e) {}
+    const ta = document.createElement("textarea");
+    ta.value = text; ta.setAttribute("readonly", ""); ta.style.position = "fixed"; ta.style.opacity = "0";
+    document.body.appendChild(ta); ta.select();
+    let ok = false; try { ok = document.execCommand("copy"); } catch (e) {}
+    ta.remove(); return ok;
+  };
+  const browseTab = () => document.getElementById("tab-browse-button")
+    || [...document.querySelectorAll("button[role=tab]")].find((b) => b.textContent.trim() === "瀏覽條文");
+  // Open clause *id* in 瀏覽條文: select the tab, unfold its document, scroll to and mark it.
+  const showClause = (id, tries = 0) => {
+    const tab = browseTab();
+    if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();
+    const el = document.getElementById("clause-" + id);
+    if (el) {
+      let p = el.parentElement;
+      for (; p; p = p.parentElement) if (p.tagName === "DETAILS") p.open = true;
+    }
+    if (!el || !el.offsetParent) {  // tab still rendering, or the app not mounted yet
+      if (tries < 100) setTimeout(() => showClause(id, tries + 1), 50);
+      return;
+    }
+    document.querySelectorAll(".toc-clause.is-target").forEach((e) => e.classList.remove("is-target"));
+    el.classList.add("is-target");
+    el.scrollIntoView({ block: "center" });
+    el.focus({ preventScroll: true });
+    const url = new URL(location.href);
+    url.searchParams.set("clause", id);
+    history.replaceState(null, "", url);
+  };
+  document.addEventListener("click", async (ev) => {
+    const copy = ev.target.closest("button.copy-cite");
+    if (copy) {
+      ev.preventDefault();
+      const ok = await copyText(copy.dataset.copy || copy.title);
+      copy.textContent = ok ? "已複製" : "複製失敗,請手動選取";
+      setTimeout(() => { copy.textContent = "複製引用"; }, 1600);
+      return;
+    }
+    const link = ev.target.closest("a.clause-link");
+    const id = link && new URL(link.href, location.href).searchParams.get("clause");
+    if (id && !(ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button)) {
+      ev.preventDefault(); ev.stopPropagation();  // stay in this tab: the chat is kept
+      showClause(id);
+    }
+  }, true);
+  const wanted = new URLSearchParams(location.search).get("clause");
+  if (wanted && /^[a-z0-9-]{1,40}$/.test(wanted)) showClause(wanted);
+})();
+</script>
+"""
+
+
+def theme() -> "gr.themes.Base":
+    """System CJK fonts only (no web-font download), a restrained red accent."""
+    import gradio as gr
+
+    cjk = ["Noto Sans CJK TC", "Noto Sans TC", "PingFang TC", "Microsoft JhengHei",
+           "Source Han Sans TC", "Noto Sans CJK SC", "sans-serif"]
+    return gr.themes.Default(
+        primary_hue="red", neutral_hue="stone", font=cjk, font_mono=["ui-monospace", "monospace"]
+    )
+
+
+# --- the app ----------------------------------------------------------------------------------
+
+
+def _rating(liked: Any) -> str | None:
+    """gr.LikeData.liked: True/False for 👍/👎 (or the option names); anything else un-rates."""
+    if liked is True or liked == "Like":
+        return "up"
+    if liked is False or liked == "Dislike":
+        return "down"
+    return None
+
+
+def _stream_steps(text: str, steps: int = 4) -> Iterator[str]:
+    """Growing prefixes of *text* for the streamed short answer (it is computed at once, so a
+    few steps are enough to show it arriving before the cards)."""
+    size = max(1, -(-len(text) // steps))
+    for end in range(size, len(text), size):
+        yield text[:end]
+
+
+def build_app(
+    assistant: "Assistant", *, feedback_store: "FeedbackStore", corpus: "Corpus"
+) -> "gr.Blocks":
+    """The Gradio Blocks app (queue on). Launch it with :func:`launch` so theme, CSS and the page
+    script apply (Gradio 6 takes those at launch time)."""
+    import gradio as gr
+
+    def ask_api(question: str) -> dict:
+        """Answer one question; returns the JSON object of `assistant ask --json`."""
+        return assistant.ask(question).to_dict()
+
+    def respond(question: str, chat: list, records: dict, history: list):
+        """Stream one turn: the question, a placeholder, the growing short answer, then cards."""
+        question = (question or "").strip()
+        if not question:
+            yield gr.skip(), chat, records, history
+            return
+        chat = [*chat, {"role": "user", "content": render_question(question)},
+                {"role": "assistant", "content": render_pending()}]
+        yield "", chat, records, history
+        try:
+            answer = assistant.ask(question, history=history)
+        except Exception:  # keep the conversation usable; the traceback goes to the server log
+            log.exception("answering %r failed", question)
+            chat[-1] = {"role": "assistant", "content": '<div class="refusal">系統暫時無法作答,'
+                        "請稍後再試;如持續出現,請聯絡管理員。</div>"}
+            yield "", chat, records, history
+            return
+        if not answer.refused:
+            for part in _stream_steps(answer.answer):
+                chat[-1] = {"role": "assistant", "content": render_answer(answer, partial=part)}
+                yield "", chat, records, history
+                time.sleep(0.03)
+        chat[-1] = {"role": "assistant", "content": render_answer(answer)}
+        records = {**records, len(chat) - 1: {
+            "question": question,
+            "answer": answer.answer,
+            "citations": [c.id for c in answer.citations],
+            "refused": answer.refused,
+        }}
+        yield "", chat, records, [*history, question]
+
+    def store_feedback(rec: dict, row: int | None, **change: Any) -> int:
+        """Create the answer's feedback row on first contact, then update that same row."""
+        if row is None:
+            return feedback_store.add(rec["question"], rec["answer"], rec["citations"],
+                                      refused=rec["refused"], **change)
+        feedback_store.update(row, **change)
+        return row
+
+    def on_like(data: gr.LikeData, records: dict, rows: dict):
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        if index not in records:
+            return rows, gr.skip()
+        rating = _rating(data.liked)
+        rows = {**rows, index: store_feedback(records[index], rows.get(index), rating=rating)}
+        msg = {"up": "已記錄 👍,謝謝。", "down": "已記錄 👎,謝謝。"}.get(rating, "已取消評價。")
+        return rows, msg + "如有補充,可在下方留言。"
+
+    def on_comment(comment: str, records: dict, rows: dict):
+        comment = (comment or "").strip()
+        if not comment:
+            return gr.skip(), rows, "請先輸入意見內容。"
+        if not records:
+            return gr.skip(), rows, "請先提問,再對回答留言。"
+        index = max(records)  # the comment is about the latest answer
+        rows = {**rows, index: store_feedback(records[index], rows.get(index), comment=comment)}
+        return "", rows, "意見已記錄,謝謝。"
+
+    def pick_example(ev: gr.SelectData) -> str:
+        return ev.value["text"]
+
+    def search(query: str) -> str:
+        query = (query or "").strip()
+        return render_hits(query, assistant.searcher.search(query, k=8) if query else [])
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        # Per-session state. records is written only by the chat turn and rows only by the
+        # feedback handlers, so a rating given while the next answer streams is never lost.
+        records = gr.State({})  # assistant-message index → question, answer, cited ids
+        rows = gr.State({})  # assistant-message index → its feedback row id
+        history = gr.State([])  # earlier questions, for follow-ups
+        gr.HTML(
+            f'<div class="app-header"><h1>{TITLE}</h1><p>依據五份組織建設指引作答,'
+            "每個答案都附原文條款;指引沒有規定的,會如實說明。繁體、簡體提問均可。</p></div>"
+        )
+        with gr.Tabs(selected="chat", elem_id="main-tabs"):
+            with gr.Tab("問答", id="chat", elem_id="tab-chat"):
+                chatbot = gr.Chatbot(
+                    label="對話",
+                    elem_id="chat",
+                    height="64vh",
+                    render_markdown=False,  # messages are escaped HTML built above
+                    sanitize_html=True,  # …and still sanitised, as a second line of defence
+                    allow_tags=False,
+                    latex_delimiters=[],
+                    buttons=[],  # the stock copy button would copy raw HTML
+                    placeholder="<b>請輸入關於指引內容的問題</b><br>回答只摘錄指引原文並註明條款;"
+                    "也可以點選下面的例題。",
+                    examples=[{"text": q} for q in EXAMPLES],
+                )
+                with gr.Row(equal_height=True):
+                    box = gr.Textbox(
+                        show_label=False, placeholder="輸入問題,按 Enter 送出(繁體或簡體均可)",
+                        max_lines=4, max_length=500, scale=8, elem_id="question", autofocus=True,
+                    )
+                    send = gr.Button("提問", variant="primary", scale=1, elem_id="ask")
+                with gr.Accordion("對最新的回答留言(選填)", open=False, elem_id="feedback-box"):
+                    comment = gr.Textbox(
+                        show_label=False, placeholder="例如:答案不完整、引用的條文不對……",
+                        lines=2, max_length=1000, elem_id="comment",
+                    )
+                    send_comment = gr.Button("送出意見", elem_id="send-comment")
+                status = gr.Markdown(elem_id="feedback-status")
+            with gr.Tab("瀏覽條文", id="browse", elem_id="tab-browse"):
+                with gr.Row(equal_height=True):
+                    query = gr.Textbox(show_label=False, placeholder="搜尋條文,例如:紀委書記 交流",
+                                       scale=8, elem_id="browse-query")
+                    find = gr.Button("搜尋", scale=1, elem_id="browse-search")
+                results = gr.HTML(elem_id="browse-results")
+                gr.HTML(render_toc(corpus), elem_id="toc")
+            try:
+                from .quiz_ui import build_quiz_tab
+            except ModuleNotFoundError as exc:
+                if exc.name != "assistant.quiz_ui":
+                    raise
+            else:
+                with gr.Tab("測驗", id="quiz", elem_id="tab-quiz"):
+                    build_quiz_tab(corpus)
+
+        turn = dict(fn=respond, inputs=[box, chatbot, records, history],
+                    outputs=[box, chatbot, records, history], show_progress="hidden",
+                    concurrency_id="assistant", api_visibility="private")
+        box.submit(**turn)
+        send.click(**turn)
+        chatbot.example_select(pick_example, None, box, queue=False,
+                               api_visibility="private").then(**turn)
+        chatbot.like(on_like, [records, rows], [rows, status], api_visibility="private")
+        send_comment.click(on_comment, [comment, records, rows], [comment, rows, status],
+                           api_visibility="private")
+        # The chatbot's own 清空對話 button: forget the conversation for follow-ups, too.
+        chatbot.clear(lambda: ({}, {}, [], ""), None, [records, rows, history, status],
+                      queue=False, api_visibility="private")
+        query.submit(search, query, results, concurrency_id="assistant", api_visibility="private")
+        find.click(search, query, results, concurrency_id="assistant", api_visibility="private")
+        gr.api(ask_api, api_name="ask", concurrency_id="assistant",
+               api_description="回答一個問題;傳回與 `assistant ask --json` 相同的 JSON。")
+    # Retrieval is CPU-bound on a small machine: a few at a time keeps latency fair under load.
+    demo.queue(default_concurrency_limit=4)
+    return demo
+
+
+def launch(
+    demo: "gr.Blocks",
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    auth: tuple[str, str] | None = None,
+    prevent_thread_lock: bool = False,
+    quiet: bool = False,
+) -> Any:
+    """Serve *demo* locally (never a share link), with the theme, CSS and page script."""
+    return demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        auth_message="請輸入帳號和密碼。",
+        share=False,
+        ssr_mode=False,
+        prevent_thread_lock=prevent_thread_lock,
+        quiet=quiet,
+        show_error=False,
+        footer_links=["api"],
+        theme=theme(),
+        css=CSS,
+        head=HEAD,
+    )
+
+
+# --- CLI: assistant chat ----------------------------------------------------------------------
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """「user:password」 → (user, password); empty → no auth."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not (sep and user and password):
+        raise ValueError("--auth / $ASSISTANT_AUTH must look like user:password")
+    return user, password
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 = all)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    parser.add_argument("--auth", help=f"require a login, user:password (or ${AUTH_ENV})")
+    parser.add_argument("--feedback-db",
+                        help="feedback SQLite file (default $ASSISTANT_FEEDBACK_DB or data/feedback.sqlite)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .answer import load_assistant
+    from .clauses import load_corpus
+    from .feedback import FeedbackStore
+
+    try:
+        auth = parse_auth(args.auth or os.environ.get(AUTH_ENV))
+    except ValueError as exc:
+        print(f"assistant: error: {exc}", file=sys.stderr)
+        return 2
+    if auth is None and not _is_loopback(args.host):
+        print(f"警告 / warning: listening on {args.host} without a login: anyone who can reach "
+              "this machine can use the chat and leave feedback. Add --auth user:password.",
+              file=sys.stderr)
+    assistant = load_assistant(args.index)
+    store = FeedbackStore(args.feedback_db)
+    demo = build_app(assistant, feedback_store=store, corpus=load_corpus())
+    launch(demo, host=args.host, port=args.port, auth=auth, prevent_thread_lock=True, quiet=True)
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    print(f"指引問答助手已啟動: http://{shown}:{args.port}  (Ctrl-C 結束)\n"
+          f"意見回饋存於 {store.path}", file=sys.stderr)
+    demo.block_thread()  # until Ctrl-C
+    return 0

@@ -1,0 +1,167 @@
+"""End-to-end in real headless Chromium (Debian's /usr/bin/chromium driven by PyPI playwright —
+no browser is ever downloaded): the cadre's journey from the issue, hostile input, deep links,
+search, and that the page talks to nobody but the app.
+
+Screenshots land in evals/reports/screenshots/ (chat.png: an answer with its citation card;
+browse.png: the clause opened from the card; refusal.png)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+from assistant.feedback import FeedbackStore
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parent.parent / "evals" / "reports" / "screenshots"
+ROTATION_SIMPLIFIED = "乡镇纪委书记任满几年必须交流?"
+FOLLOW_UP = "那任職不到2年調整的呢?"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)",
+)
+
+
+@pytest.fixture(scope="module")
+def app(launch_web_app, tmp_path_factory):
+    """One launched app per module: (base URL, feedback database path)."""
+    db = tmp_path_factory.mktemp("browser-fb") / "feedback.sqlite"
+    demo, url = launch_web_app(db)
+    yield url, db
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app):
+    """A fresh session (zh-TW, clipboard allowed) that records every request and dialog."""
+    context = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app[0].rstrip("/"))
+    pg = context.new_page()
+    pg.requests, pg.dialogs = [], []
+    pg.on("request", lambda r: pg.requests.append(r.url))
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.goto(app[0])
+    pg.wait_for_selector("#question textarea")
+    yield pg
+    hosts = {urlparse(u).netloc for u in pg.requests if not u.startswith(("data:", "blob:"))}
+    assert hosts <= {urlparse(app[0]).netloc}, f"the page reached out to {hosts}"
+    assert pg.dialogs == []
+    context.close()
+
+
+def ask(page, question: str):
+    """Type *question*, send it, and return the locator of the finished answer."""
+    n = page.locator("[data-testid=bot] .answer").count()
+    page.fill("#question textarea", question)
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=bot] .answer:not(:has(.caret))').length > n",
+        arg=n, timeout=20_000,
+    )
+    return page.locator("[data-testid=bot] .answer").nth(n)
+
+
+def test_cadre_journey(page, app):
+    """Simplified question → cited answer; follow-up; copy; deep link to Browse; feedback stored."""
+    url, db = app
+    first = ask(page, ROTATION_SIMPLIFIED)
+    assert "10年" in first.locator(".short-answer").inner_text()
+    card = first.locator(".cite-card").first
+    assert "任滿10年的必須交流" in card.inner_text()
+    assert card.locator("mark").inner_text() == "任滿一屆的應適當交流,任滿10年的必須交流。"
+    assert "第6條" in card.locator(".cite-no").inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "chat.png"))
+
+    card.locator("button.copy-cite").click()
+    expect(card.locator("button.copy-cite")).to_have_text("已複製")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("《關于加強鄉鎮紀檢組織建設的指導意見》二、進一步健全鄉鎮紀檢組織 第6條:")
+    assert "任滿10年的必須交流" in copied
+
+    second = ask(page, FOLLOW_UP)
+    assert second.locator("a.clause-link").first.get_attribute("href") == "?clause=d4-s2-c6"
+    assert "應報市(地)級紀委備案" in second.locator(".cite-card mark").first.inner_text()
+
+    # 👍 on the follow-up's answer, then a comment: one row with both.
+    page.get_by_role("button", name="讚", exact=True).nth(1).click()  # one per answer
+    expect(page.locator("#feedback-status")).to_contain_text("已記錄 👍")
+    page.get_by_text("對最新的回答留言(選填)").click()
+    page.fill("#comment textarea", "引用清楚,<b>謝謝</b>")
+    page.click("#send-comment")
+    expect(page.locator("#feedback-status")).to_contain_text("意見已記錄")
+    rows = FeedbackStore(db).all()
+    assert [(r.question, r.rating, r.comment) for r in rows] == [(FOLLOW_UP, "up", "引用清楚,<b>謝謝</b>")]
+    assert rows[0].citations == "d4-s2-c6" and rows[0].answer and not rows[0].refused
+    page.get_by_role("button", name="不讚", exact=True).nth(1).click()  # changing one's mind…
+    expect(page.locator("#feedback-status")).to_contain_text("已記錄 👎")
+    rows = FeedbackStore(db).all()  # …updates the same row and keeps the comment
+    assert [(r.rating, r.comment) for r in rows] == [("down", "引用清楚,<b>謝謝</b>")]
+
+    # The first card's link opens the clause in 瀏覽條文, in this tab, chat kept.
+    first.locator("a.clause-link").first.click()
+    target = page.locator("#clause-d4-s2-c6")
+    target.wait_for(state="visible")
+    expect(target).to_have_class(re.compile(r"\bis-target\b"))
+    assert "任滿10年的必須交流" in target.inner_text() and "第6條" in target.inner_text()
+    assert target.is_visible() and page.evaluate("location.search") == "?clause=d4-s2-c6"
+    time.sleep(0.3)  # let the smooth layout settle before the picture
+    page.screenshot(path=str(SHOTS / "browse.png"))
+    page.click("#tab-chat-button")
+    assert page.locator("[data-testid=bot] .answer").count() == 2  # the conversation is still there
+
+
+def test_refusal_names_related_clauses(page):
+    answer = ask(page, "鄉鎮紀委書記的月工資是多少?")
+    assert answer.locator(".refusal").inner_text() == "指引中沒有找到這個問題的答案。"
+    assert "相關條文" in answer.inner_text() and answer.locator(".cite-card").count() >= 1
+    assert answer.locator("mark").count() == 0  # nothing is presented as the answer
+    page.screenshot(path=str(SHOTS / "refusal.png"))
+
+
+def test_hostile_question_is_shown_as_text(page):
+    payload = ('<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+               " **粗體** [連結](javascript:window.__xss=3)")
+    ask(page, payload)
+    user = page.locator("[data-testid=user] .user-q").last
+    assert user.inner_text() == payload
+    assert user.locator("img, script, strong, a").count() == 0
+    assert page.evaluate("window.__xss") is None
+
+
+def test_clause_deep_link_by_url(page, app):
+    page.goto(app[0] + "?clause=d2-s2-ss3-c5")
+    target = page.locator("#clause-d2-s2-ss3-c5.is-target")
+    target.wait_for(state="visible")
+    assert "縣財政每年安排106萬元" in target.inner_text()
+
+
+def test_browse_search_uses_the_retriever(page):
+    page.click("#tab-browse-button")
+    page.fill("#browse-query textarea", "纪委书记 任满 交流")
+    page.keyboard.press("Enter")
+    first = page.locator(".search-results li a.clause-link").first
+    first.wait_for()
+    assert first.get_attribute("href") == "?clause=d4-s2-c6"
+    first.click()
+    page.locator("#clause-d4-s2-c6.is-target").wait_for(state="visible")
+    assert re.search(r"第四篇", page.locator("#doc-d4 > summary").inner_text())
