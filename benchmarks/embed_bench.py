@@ -163,6 +163,9 @@ def main() -> None:
         "eligibility": "cos_min >= 0.99 and top-1 clause kept for every question",
         "fastest_eligible_encoder": chosen,
         "default_query_backend": embed.DEFAULT_QUERY_BACKEND,
+        "default_query_threads": embed.DEFAULT_QUERY_THREADS,
+        "note": ("2 threads win only on an idle box (8-11 vs 13 ms); under load from other processes "
+                 "1 thread is 2x faster, so the default is onnx fp32 with 1 thread"),
         "loadavg_1_5_15": {"before": [round(x, 2) for x in load_before],
                            "after": [round(x, 2) for x in os.getloadavg()]},
         "machine": {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
