@@ -49,6 +49,8 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
+from .text import cn_to_int
+
 log = logging.getLogger(__name__)
 
 CORPUS_FILE = "guidelines.txt"
@@ -231,31 +233,12 @@ def clean_text(text: str) -> str:
 
 def cn_numeral(text: str) -> int:
     """「三」→3, 「十」→10, 「十二」→12, 「二十一」→21 (the range headings use)."""
-    digits = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
-    if "十" not in text:
-        return digits[text]
-    tens, _, ones = text.partition("十")
-    return (digits[tens] if tens else 1) * 10 + (digits[ones] if ones else 0)
+    return cn_to_int(text)
 
 
 def to_number(text: str) -> int:
     """「17」→17, 「十七」→17, 「一百零二」→102, 「兩」→2: the numbers of chapters and articles."""
-    if text.isdigit():
-        return int(text)
-    digits = {ch: i for i, ch in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2, "兩": 2}
-    total, current = 0, 0
-    for ch in text:
-        if ch in digits:
-            current = digits[ch]
-        elif ch == "百":
-            total += (current or 1) * 100
-            current = 0
-        elif ch == "十":
-            total += (current or 1) * 10
-            current = 0
-        else:
-            raise ValueError(f"not a number: {text!r}")
-    return total + current
+    return int(text) if text.isdigit() else cn_to_int(text)
 
 
 def _ends_sentence(line: str) -> bool:

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .text import int_to_cn
 from .clauses import (
     CORPUS_FILE,
     DOC_START_RE,
@@ -173,23 +174,8 @@ def markdown_to_text(md: str) -> str:
 
 # --- .docx -----------------------------------------------------------------------------------
 
-_CN = "〇一二三四五六七八九"
 _HEAVENLY = "甲乙丙丁戊己庚辛壬癸"
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
-
-
-def _chinese_number(n: int) -> str:
-    if n < 10:
-        return _CN[n] if n else "〇"
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return ("" if tens == 1 else _CN[tens]) + "十" + (_CN[ones] if ones else "")
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        if not rest:
-            return _CN[hundreds] + "百"
-        return _CN[hundreds] + "百" + ("零" + _CN[rest] if rest < 10 else ("一" if rest < 20 else "") + _chinese_number(rest))
-    return str(n)
 
 
 def _roman(n: int) -> str:
@@ -215,7 +201,7 @@ def format_number(n: int, fmt: str) -> str:
         return str(n).translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
     if fmt in ("chineseCounting", "chineseCountingThousand", "japaneseCounting", "taiwaneseCounting",
                "taiwaneseCountingThousand", "ideographDigital", "koreanCounting"):
-        return _chinese_number(n)
+        return int_to_cn(n)
     if fmt in ("ideographTraditional",):
         return _HEAVENLY[(n - 1) % 10]
     if fmt in ("decimalEnclosedCircle", "decimalEnclosedCircleChinese", "ideographEnclosedCircle"):

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .clauses import Clause, Corpus, load_corpus
-from .text import fold_width, fragments, is_cjk, normalize, sentences
+from .text import cn_to_int, fold_width, fragments, int_to_cn, is_cjk, normalize, sentences
 
 Kind = Literal["cloze", "choice", "truefalse"]
 KINDS: tuple[Kind, ...] = ("cloze", "choice", "truefalse")
@@ -53,33 +53,7 @@ COVERAGE_TARGET = 0.8
 
 # --- Chinese numerals and canonical answers ------------------------------------------------------
 
-_CN_VALUE = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-             "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_UNIT = {"十": 10, "百": 100, "千": 1000}
 _CN_RUN = re.compile("[零〇一二两三四五六七八九十百千]+")
-_CN_TEXT = "零一兩三四五六七八九"  # rendering (Traditional, 兩 before a unit: 兩年, 兩名)
-
-
-def cn_to_int(run: str) -> int:
-    """「十」→10, 「一百零六」→106, 「二〇一二」→2012 (digit by digit when no 十/百/千)."""
-    if not any(ch in _CN_UNIT for ch in run):
-        return int("".join(str(_CN_VALUE[ch]) for ch in run))
-    total, digit = 0, 0
-    for ch in run:
-        if ch in _CN_UNIT:
-            total += (digit or 1) * _CN_UNIT[ch]
-            digit = 0
-        else:
-            digit = _CN_VALUE[ch]
-    return total + digit
-
-
-def int_to_cn(n: int) -> str:
-    """1–99 in Chinese numerals as the guidelines write them before a unit (兩年, 十二天)."""
-    if n < 10:
-        return _CN_TEXT[n]
-    tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else "零一二三四五六七八九"[tens]) + "十" + ("" if ones == 0 else _CN_TEXT[ones].replace("兩", "二"))
 
 
 # Removed before comparing answers: spaces and punctuation that carry no content (quotes,
@@ -364,7 +338,7 @@ def _quantity_alternatives(value: str) -> list[str]:
     if q.kind == "year":
         return [f"{_fmt(n + k)}{q.unit}" for k in (-2, -1, 1, 2, 3)]
     if q.kind == "cn":
-        return [f"{int_to_cn(int(n) + k)}{q.unit}" for k in (-1, 1, 2, -2, 3, 4) if 1 <= n + k <= 10]
+        return [f"{int_to_cn(int(n) + k, before_unit=True)}{q.unit}" for k in (-1, 1, 2, -2, 3, 4) if 1 <= n + k <= 10]
     if normalize(q.unit) == "%":
         return [f"{_fmt(n + k)}%" for k in (-30, -20, -10, 10, 20) if 10 <= n + k <= 100]
     if n < 10:
@@ -396,11 +370,11 @@ def _term_alternatives(value: str) -> list[str]:
     idx = next((i for i, ch in enumerate(norm) if ch in _NUMERALS), None)
     if idx is None:
         return []
-    n = _CN_VALUE.get(norm[idx], 10)
+    n = cn_to_int(norm[idx])
     out = []
     for k in (-1, 1, 2, -2, 3):
         if 2 <= n + k <= 10:
-            new = int_to_cn(n + k)
+            new = int_to_cn(n + k, before_unit=True)
             out.append("".join(new if normalize(ch) == norm[idx] else ch for ch in value))
     return out
 

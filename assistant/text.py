@@ -101,3 +101,46 @@ def sentences(text: str) -> list[tuple[int, int]]:
 def fragments(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """(start, end) offsets of the comma/colon-separated fragments of text[start:end]."""
     return _spans(_FRAGMENT_END, text[start:end], start)
+
+
+# Chinese numerals, shared by the parser (heading numbers), ingestion (Word's numbering), the
+# quiz (tolerant grading, distractors) and the LLM answer checks.
+_CN_DIGIT = {"零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4,
+             "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNIT = {"十": 10, "百": 100, "千": 1000}
+_CN_WRITE = "〇一二三四五六七八九"
+
+
+def cn_to_int(run: str) -> int:
+    """「十」→10, 「十七」→17, 「一百零六」→106, 「兩」→2; without 十/百/千 digit by digit
+    (「二〇一二」→2012). ValueError for anything else."""
+    try:
+        if not any(ch in _CN_UNIT for ch in run):
+            return int("".join(str(_CN_DIGIT[ch]) for ch in run))
+        total, digit = 0, 0
+        for ch in run:
+            if ch in _CN_UNIT:
+                total += (digit or 1) * _CN_UNIT[ch]
+                digit = 0
+            else:
+                digit = _CN_DIGIT[ch]
+        return total + digit
+    except (KeyError, ValueError):
+        raise ValueError(f"not a Chinese numeral: {run!r}") from None
+
+
+def int_to_cn(n: int, *, before_unit: bool = False) -> str:
+    """0–999 as written in the guidelines: 10 → 十, 12 → 十二, 106 → 一百零六, 110 → 一百一十;
+    *before_unit* writes a lone 2 as 兩 (兩年, 兩名). Larger numbers stay in digits."""
+    if n < 10:
+        return "兩" if before_unit and n == 2 else _CN_WRITE[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return ("" if tens == 1 else _CN_WRITE[tens]) + "十" + (_CN_WRITE[ones] if ones else "")
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        if not rest:
+            return _CN_WRITE[hundreds] + "百"
+        tail = "零" + _CN_WRITE[rest] if rest < 10 else ("一" if rest < 20 else "") + int_to_cn(rest)
+        return _CN_WRITE[hundreds] + "百" + tail
+    return str(n)
