@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 from .clauses import Clause
 from .retrieve import Hit, HybridSearcher
-from .text import bigrams, fragments, normalize, sentences
+from .text import bigrams, fragments, is_cjk, normalize, sentences
 
 REFUSAL = "指引中沒有找到這個問題的答案。"
 MAX_QUESTION_CHARS = 500
@@ -275,7 +275,14 @@ class Answerer:
         norm = normalize(text)
         q_terms = set(bigrams(content(question)))
         frags = fragments(text, start, end)
-        overlap = [self._weighted(q_terms, set(bigrams(norm[a:b]))) for a, b in frags]
+        # Single characters break ties between fragments the bigrams score alike
+        # (「村干部…幾天」: 「村兩委主要干部…7天」 over 「鄉鎮干部…12天」).
+        q_chars = {ch for ch in content(question) if is_cjk(ch)}
+        overlap = [
+            self._weighted(q_terms, set(bigrams(norm[a:b])))
+            + 0.02 * len(q_chars & set(norm[a:b])) / max(1, len(q_chars))
+            for a, b in frags
+        ]
         typed = [i for i, (a, b) in enumerate(frags) if _novel(pattern, norm[a:b], q)]
         if not typed:
             return whole
