@@ -229,6 +229,297 @@ def render_hits(query: str, hits: Sequence["Hit"]) -> str:
     )
 
 
+# --- 管理 (admin): adding and removing guidelines (only in an app that runs with a login) -----
+
+ADMIN_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
+
+# The reasons assistant.ingest gives (English, for the CLI) in Traditional Chinese. Matched by
+# their stable opening words; anything unknown is shown as 「無法處理」 plus the original reason.
+_REASONS: list[tuple[str, str]] = [
+    (r"^not a readable Word \.docx", "不是可讀取的 Word .docx 檔案;舊版 .doc 請先另存為 .docx"),
+    (r"^encrypted PDF", "PDF 已加密(有密碼保護),請另存一份未加密的版本"),
+    (r"^no text layer", "PDF 沒有文字層(可能是掃描檔),請先做文字辨識(OCR),或改用 .docx/.txt"),
+    (r"^not a readable PDF", "不是可讀取的 PDF 檔案"),
+    (r"^text extraction failed", "無法從 PDF 擷取文字"),
+    (r"^empty file", "空白檔案(0 位元組)"),
+    (r"^no text in the file", "檔案中沒有文字"),
+    (r"^binary data", "不是文字檔(含二進位資料)"),
+    (r"^(not text in|does not decode to Chinese text)", "無法以 UTF-8、GB18030 或 Big5 讀成中文文字"),
+    (r"^no guideline text found", "找不到指引條文:沒有句子、章節編號(一、)、條目(1、)或條文(第N條)"),
+    (r"^unsupported file type", "不支援的檔案類型(只接受 .txt .md .docx .pdf)"),
+    (r"^cannot be stored under the name", "這個檔名不能存入語料庫(以「.」開頭,或是保留的檔名)"),
+    (r"^the stored name .* must keep the file type", "檔名必須保留原本的副檔名"),
+    (r"^no such file", "找不到上傳的檔案,請重新上傳"),
+    (r"^cannot be read", "無法讀取檔案"),
+    (r"^holds \d+ documents", "檔案含多篇文件(第N篇格式),標題與文號只能指定給單篇文件;請留空這兩欄再加入"),
+    (r"^the file holds \d+ documents but its sidecar", "檔案的篇數與其中繼資料不符,請重新加入"),
+    (r"^duplicate .* ids", "條文編號重複,請檢查文中的編號"),
+]
+
+
+def zh_reason(reason: str | None) -> str:
+    """A refusal reason from :mod:`assistant.ingest` in Traditional Chinese (not escaped)."""
+    import re
+
+    reason = (reason or "").strip()
+    if m := re.match(r"^same content as (.+) \(([^()]*)\), already in the corpus$", reason):
+        ids = f"({m[2]})" if m[2] else ""
+        return f"內容與已收錄的 {m[1]}{ids} 相同,未重複加入"
+    for pattern, text in _REASONS:
+        if re.match(pattern, reason):
+            return text
+    return f"無法處理({reason or '原因不明'})"
+
+
+def _doc_line(doc: Any) -> str:
+    """「d6《標題》 · 發文機關 · 日期 · 文號」, escaped."""
+    extra = " · ".join(esc(x) for x in (doc.issuer, doc.date, doc.doc_number, doc.status) if x)
+    return f'<span class="doc-id">{esc(doc.id)}</span>《{esc(doc.title)}》' + (
+        f'<span class="doc-extra"> · {extra}</span>' if extra else "")
+
+
+def render_add_report(report: Any) -> str:
+    """Per-file results of :func:`assistant.ingest.add_files`: added with N clauses, refused with
+    the reason, then the index line and other files' problems."""
+    items = []
+    for f in report.files:
+        name = f'<span class="file-name">{esc(f.name)}</span>'
+        if f.status in ("added", "updated"):
+            verb = "已加入" if f.status == "added" else "已更新"
+            docs = "、".join(_doc_line(d) for d in f.documents)
+            items.append(f'<li class="ok"><strong>{verb}</strong> {name} → {docs},共 {f.clauses} 條</li>')
+        elif f.status == "unchanged":
+            items.append(f'<li class="same"><strong>未變更</strong> {name}:與已收錄的版本相同'
+                         f'({esc("、".join(d.id for d in f.documents))})</li>')
+        elif f.status == "duplicate":
+            items.append(f'<li class="same"><strong>略過</strong> {name}:{esc(zh_reason(f.error))}</li>')
+        else:
+            items.append(f'<li class="failed"><strong>未加入</strong> {name}:{esc(zh_reason(f.error))}</li>')
+    out = [f'<ul class="admin-report">{"".join(items)}</ul>']
+    if report.sync is not None:
+        s = report.sync
+        out.append(f'<div class="admin-note">索引已更新:新嵌入 {s.added} 條、重新嵌入 {s.updated} 條、'
+                   f"刪除 {s.removed} 條({s.seconds:.1f} 秒)。問答與瀏覽條文已改用新的語料。</div>")
+    elif report.files and not report.ok and not any(f.status in ("added", "updated") for f in report.files):
+        out.append('<div class="admin-note">沒有加入任何檔案,語料與索引均未變更。</div>')
+    for e in report.corpus_errors:
+        out.append(f'<div class="admin-note">注意:語料庫中的 {esc(e.file)} 無法載入:{esc(zh_reason(e.reason))}</div>')
+    return f'<div class="admin-result">{"".join(out)}</div>'
+
+
+def zh_remove_error(target: str, error: str) -> str:
+    """A :func:`assistant.ingest.remove_documents` refusal in Traditional Chinese (not escaped)."""
+    if "seed record" in error:
+        return f"{target} 屬於原始的五份指引(d1–d5),不能個別移除"
+    if "documents in" in error and "remove the whole" in error:
+        return f"{target} 是多篇文件檔中的一篇,只能整個檔案一起移除"
+    if error.startswith("no document or added file"):
+        return f"找不到 {target}(可能已被移除),請重新整理清單"
+    return f"無法移除 {target}({error})"
+
+
+def render_remove_results(results: Sequence[Any], sync: Any) -> str:
+    items = []
+    for r in results:
+        if r.error:
+            items.append(f'<li class="failed"><strong>未移除</strong> {esc(zh_remove_error(r.target, r.error))}</li>')
+        else:
+            ids = "、".join(r.doc_ids) or "無文件"
+            items.append(f'<li class="ok"><strong>已移除</strong> <span class="file-name">'
+                         f'{esc("、".join(r.removed))}</span>({esc(ids)})及其條文</li>')
+    out = [f'<ul class="admin-report">{"".join(items)}</ul>']
+    if sync is not None:
+        out.append(f'<div class="admin-note">索引已更新:刪除 {sync.removed} 條。'
+                   "問答與瀏覽條文已改用新的語料。</div>")
+    return f'<div class="admin-result">{"".join(out)}</div>'
+
+
+def _index_state(row: Any) -> str:
+    if row.indexed is None:
+        return "未建立索引"
+    if row.indexed == row.clauses:
+        return "已建立索引"
+    return f"{row.indexed}/{row.clauses} 已索引"
+
+
+def render_documents(report: Any) -> str:
+    """The corpus's documents (id, file, clause count, index status) as an escaped table."""
+    from .clauses import CORPUS_FILE
+
+    rows = []
+    for r in report.rows:
+        d = r.document
+        source = d.source + (f" 第{r.part}篇" if r.part is not None else "")
+        kind = "原始指引" if d.source == CORPUS_FILE else "已加入"
+        state = _index_state(r)
+        cls = "ok" if state == "已建立索引" else "pending"
+        rows.append(
+            f'<tr><td class="doc-id">{esc(d.id)}</td><td>{esc(source)}<div class="doc-kind">{kind}</div></td>'
+            f"<td>《{esc(d.title)}》</td><td class=\"num\">{r.clauses}</td>"
+            f'<td class="{cls}">{esc(state)}</td></tr>'
+        )
+    total = sum(r.clauses for r in report.rows)
+    out = [
+        '<table class="doc-table"><thead><tr><th>編號</th><th>檔案</th><th>標題</th><th>條數</th>'
+        f'<th>索引狀態</th></tr></thead><tbody>{"".join(rows)}</tbody></table>',
+        f'<div class="admin-note">共 {len(report.rows)} 份文件、{total} 條條文。</div>',
+    ]
+    for e in report.errors:
+        out.append(f'<div class="admin-note">無法載入 {esc(e.file)}:{esc(zh_reason(e.reason))}</div>')
+    return f'<div class="admin-docs">{"".join(out)}</div>'
+
+
+def removable_choices(report: Any) -> list[tuple[str, str]]:
+    """Dropdown choices for the remove action: one per added file (label, file name); the seed
+    record's documents are not offered. A multi-document file is removed as a whole."""
+    from .clauses import CORPUS_FILE
+
+    by_file: dict[str, list[Any]] = {}
+    for r in report.rows:
+        if r.document.source != CORPUS_FILE:
+            by_file.setdefault(r.document.source, []).append(r.document)
+    return [
+        (f"{'、'.join(d.id for d in docs)} · {name} 《{docs[0].title}》"
+         + (f" 等 {len(docs)} 篇" if len(docs) > 1 else ""), name)
+        for name, docs in by_file.items()
+    ]
+
+
+class LiveAssistant:
+    """The assistant (and corpus) every handler answers from.
+
+    A handler reads :attr:`assistant` once per request and uses that object to the end. An admin
+    add/remove (serialised by :attr:`lock`) builds the successor completely — index synced, new
+    searcher over the new corpus — and then replaces the one ``(assistant, corpus)`` tuple in a
+    single attribute store (atomic in CPython). A request that is queued or running during the
+    swap is therefore answered wholly by the old or wholly by the new assistant, never a mix, and
+    the app itself is never rebuilt."""
+
+    def __init__(self, assistant: "Assistant", corpus: "Corpus", *,
+                 corpus_dir: str | os.PathLike | None = None, index_path: str | os.PathLike | None = None):
+        import threading
+
+        self._current = (assistant, corpus)
+        self.initial_corpus = corpus
+        self.corpus_dir = corpus_dir
+        self.index_path = index_path
+        self.lock = threading.Lock()
+
+    @property
+    def assistant(self) -> "Assistant":
+        return self._current[0]
+
+    @property
+    def corpus(self) -> "Corpus":
+        return self._current[1]
+
+    def _reload(self, old: "Assistant") -> None:
+        """Swap in an assistant over the corpus as it now is on disk (caller holds the lock)."""
+        from .clauses import load_corpus
+        from .ingest import reload_assistant
+
+        new = reload_assistant(old, self.corpus_dir)
+        self._current = (new, load_corpus(self.corpus_dir))
+
+    def documents(self) -> Any:
+        from .ingest import list_documents
+
+        return list_documents(self.corpus_dir, self.index_path)
+
+    def add(self, uploads: Sequence[Any], *, title: str = "", issuer: str = "", date: str = "",
+            doc_number: str = "") -> tuple[bool, str]:
+        """Add uploaded files — (path, original name) pairs or plain paths — with
+        :func:`assistant.ingest.add_files`; returns (corpus changed, result HTML)."""
+        from .ingest import add_files, normalize_date
+
+        pairs = [u if isinstance(u, (tuple, list)) else (str(u), os.path.basename(str(u))) for u in uploads or []]
+        if not pairs:
+            return False, '<div class="admin-result failed">請先選擇要加入的檔案。</div>'
+        if (title.strip() or doc_number.strip()) and len(pairs) > 1:
+            return False, ('<div class="admin-result failed">標題和文號只能指定給單一檔案:'
+                           "請一次上傳一個檔案,或留空這兩欄。</div>")
+        try:
+            normalize_date(date)
+        except ValueError:
+            return False, '<div class="admin-result failed">日期格式不正確,請用 YYYY-MM-DD(例如 2012-03-01)。</div>'
+        paths = [str(p) for p, _ in pairs]
+        names = [_upload_name(n, p) for p, n in pairs]
+        with self.lock:
+            old = self.assistant
+            try:
+                report = add_files(
+                    paths, names=names, title=title or None, issuer=issuer or None, date=date or None,
+                    doc_number=doc_number or None, corpus_dir=self.corpus_dir, index_path=self.index_path,
+                    store=old.searcher.store, embedder=old.searcher.embedder,
+                )
+            except Exception:  # noqa: BLE001 - index/lock failures: report, and follow the disk
+                log.exception("adding %s failed", names)
+                self._try_reload(old)
+                return True, ('<div class="admin-result failed">加入或建立索引時發生錯誤,詳情見伺服器日誌;'
+                              "請用文件清單確認索引狀態。</div>")
+            changed = any(f.status in ("added", "updated") for f in report.files)
+            if changed:
+                self._try_reload(old)
+        log.info("admin add: %s", "; ".join(report.lines()))
+        return changed, render_add_report(report)
+
+    def remove(self, target: str) -> tuple[bool, str]:
+        """Remove an added file (or document id) and its clauses; returns (changed, HTML)."""
+        from .ingest import remove_documents
+
+        target = (target or "").strip()
+        if not target:
+            return False, '<div class="admin-result failed">請先選擇要移除的文件。</div>'
+        with self.lock:
+            old = self.assistant
+            try:
+                results, sync = remove_documents(
+                    [target], corpus_dir=self.corpus_dir, index_path=self.index_path,
+                    store=old.searcher.store, embedder=old.searcher.embedder,
+                )
+            except Exception:  # noqa: BLE001
+                log.exception("removing %s failed", target)
+                self._try_reload(old)
+                return True, '<div class="admin-result failed">移除時發生錯誤,詳情見伺服器日誌。</div>'
+            changed = any(r.removed for r in results)
+            if changed:
+                self._try_reload(old)
+        log.info("admin remove %s: %s", target, [(r.removed, r.error) for r in results])
+        return changed, render_remove_results(results, sync)
+
+    def _try_reload(self, old: "Assistant") -> None:
+        try:
+            self._reload(old)
+        except Exception:  # noqa: BLE001 - keep answering from the old assistant
+            log.exception("reloading the corpus failed; still answering from the previous one")
+
+
+def _upload_name(name: str | None, path: str) -> str:
+    """The name an upload is stored under: the browser's original file name (control
+    characters and path separators dropped), else the uploaded file's own name."""
+    clean = "".join(ch for ch in (name or "") if ch.isprintable() and ch not in "/\\").strip()
+    return clean or os.path.basename(path)
+
+
+def _upload_box_class() -> type:
+    """gr.File whose value reaches the handler as (path, original file name) pairs — the stock
+    component passes only the cached path — and whose file types are left to
+    :func:`assistant.ingest.add_files`, so a wrong one is refused per file with its reason."""
+    import gradio as gr
+    from gradio.data_classes import FileData
+
+    class UploadBox(gr.File):
+        is_template = True  # rendered by the stock File frontend
+
+        def preprocess(self, payload: Any) -> list[tuple[str, str]] | None:
+            if payload is None:
+                return None
+            files = [payload] if isinstance(payload, FileData) else list(payload)
+            return [(f.path, f.orig_name or os.path.basename(f.path)) for f in files]
+
+    return UploadBox
+
+
 # --- page style and behaviour -------------------------------------------------------------
 
 CSS = """
@@ -278,6 +569,21 @@ CSS = """
 .search-results ol { padding-left: 1.4rem; }
 .search-results li { margin: .4rem 0; }
 .hit-text { font-size: .9rem; color: var(--body-text-color-subdued); }
+.admin-intro, .admin-note { color: var(--body-text-color-subdued); font-size: .92rem; margin: .3rem 0; }
+.admin-report { list-style: none; padding: 0; margin: .4rem 0; }
+.admin-report li { padding: .35rem .6rem; margin: .25rem 0; border-radius: 4px; line-height: 1.7;
+  border-left: 4px solid var(--border-color-primary); background: var(--background-fill-secondary); }
+.admin-report li.ok { border-left-color: #16a34a; }
+.admin-report li.failed, .admin-result.failed { border-left-color: var(--color-accent); color: var(--color-accent); }
+.admin-result.failed { padding: .35rem .6rem; border-left: 4px solid; }
+.file-name { font-family: var(--font-mono); font-size: .92rem; }
+.doc-id { font-family: var(--font-mono); font-weight: 600; }
+.doc-table { width: 100%; border-collapse: collapse; font-size: .92rem; }
+.doc-table th, .doc-table td { border: 0; border-bottom: 1px solid var(--border-color-primary);
+  padding: .3rem .5rem; text-align: left; vertical-align: top; }
+.doc-table td.num { text-align: right; }
+.doc-table td.pending { color: var(--color-accent); }
+.doc-kind { font-size: .8rem; color: var(--body-text-color-subdued); }
 """
 
 # Event delegation on the document: chat messages are re-rendered while streaming, so handlers
@@ -374,15 +680,28 @@ def _stream_steps(text: str, steps: int = 4) -> Iterator[str]:
 
 
 def build_app(
-    assistant: "Assistant", *, feedback_store: "FeedbackStore", corpus: "Corpus"
+    assistant: "Assistant",
+    *,
+    feedback_store: "FeedbackStore",
+    corpus: "Corpus",
+    admin: bool = False,
+    corpus_dir: str | os.PathLike | None = None,
+    index_path: str | os.PathLike | None = None,
 ) -> "gr.Blocks":
     """The Gradio Blocks app (queue on). Launch it with :func:`launch` so theme, CSS and the page
-    script apply (Gradio 6 takes those at launch time)."""
+    script apply (Gradio 6 takes those at launch time).
+
+    *admin* adds the 管理 tab (upload, document list, remove) over *corpus_dir* / *index_path*
+    (default: ``$ASSISTANT_CORPUS`` / ``$ASSISTANT_INDEX``); such an app must be launched with a
+    login (:func:`launch` refuses otherwise). Without *admin* the tab and its events do not
+    exist at all. ``demo.live`` is the :class:`LiveAssistant` the handlers answer from."""
     import gradio as gr
+
+    live = LiveAssistant(assistant, corpus, corpus_dir=corpus_dir, index_path=index_path)
 
     def ask_api(question: str) -> dict:
         """Answer one question; returns the JSON object of `assistant ask --json`."""
-        return assistant.ask(question).to_dict()
+        return live.assistant.ask(question).to_dict()
 
     def respond(question: str, chat: list, records: dict, history: list):
         """Stream one turn: the question, a placeholder, the growing short answer, then cards."""
@@ -394,7 +713,7 @@ def build_app(
                 {"role": "assistant", "content": render_pending()}]
         yield "", chat, records, history
         try:
-            answer = assistant.ask(question, history=history)
+            answer = live.assistant.ask(question, history=history)
         except Exception:  # keep the conversation usable; the traceback goes to the server log
             log.exception("answering %r failed", question)
             chat[-1] = {"role": "assistant", "content": '<div class="refusal">系統暫時無法作答,'
@@ -447,7 +766,13 @@ def build_app(
 
     def search(query: str) -> str:
         query = (query or "").strip()
-        return render_hits(query, assistant.searcher.search(query, k=8) if query else [])
+        return render_hits(query, live.assistant.searcher.search(query, k=8) if query else [])
+
+    def refresh_toc():
+        """On page load: the table of contents of the corpus as it is now (unchanged unless the
+        管理 tab has added or removed documents since start-up)."""
+        current = live.corpus
+        return gr.skip() if current is live.initial_corpus else render_toc(current)
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         # Per-session state. records is written only by the chat turn and rows only by the
@@ -493,7 +818,7 @@ def build_app(
                                        scale=8, elem_id="browse-query")
                     find = gr.Button("搜尋", scale=1, elem_id="browse-search")
                 results = gr.HTML(elem_id="browse-results")
-                gr.HTML(render_toc(corpus), elem_id="toc")
+                toc = gr.HTML(render_toc(corpus), elem_id="toc")
             try:
                 from .quiz_ui import build_quiz_tab
             except ModuleNotFoundError as exc:
@@ -502,6 +827,9 @@ def build_app(
             else:
                 with gr.Tab("測驗", id="quiz", elem_id="tab-quiz"):
                     build_quiz_tab(corpus)
+            if admin:
+                with gr.Tab("管理", id="admin", elem_id="tab-admin") as admin_tab:
+                    ui = _admin_tab(live)
 
         turn = dict(fn=respond, inputs=[box, chatbot, records, history],
                     outputs=[box, chatbot, records, history], show_progress="hidden",
@@ -520,9 +848,100 @@ def build_app(
         find.click(search, query, results, concurrency_id="assistant", api_visibility="private")
         gr.api(ask_api, api_name="ask", concurrency_id="assistant",
                api_description="回答一個問題;傳回與 `assistant ask --json` 相同的 JSON。")
+        demo.load(refresh_toc, None, toc, queue=False, show_progress="hidden", api_visibility="private")
+        if admin:
+            _wire_admin(live, ui, admin_tab, toc)
+    demo.live = live
+    demo.admin = admin
     # Retrieval is CPU-bound on a small machine: a few at a time keeps latency fair under load.
     demo.queue(default_concurrency_limit=4)
     return demo
+
+
+def _admin_tab(live: LiveAssistant) -> dict[str, Any]:
+    """The 管理 tab's components (inside ``gr.Tab``); wired by :func:`_wire_admin`."""
+    import gradio as gr
+
+    report = live.documents()
+    ui: dict[str, Any] = {}
+    gr.HTML('<div class="admin-intro">加入新的指引檔案(.txt .md .docx .pdf,可一次多個):系統會擷取文字、'
+            "依章節與條號切分條文並建立索引,完成後問答與瀏覽條文立即改用新的語料。"
+            "掃描檔、加密或無法辨識的檔案會被拒絕並說明原因,其餘內容不受影響。</div>")
+    ui["files"] = _upload_box_class()(
+        label="指引檔案", file_count="multiple", file_types=list(ADMIN_SUFFIXES), type="filepath",
+        height=140, elem_id="admin-files",
+    )
+    with gr.Row():
+        ui["title"] = gr.Textbox(label="標題(選填,僅限單一檔案)", max_lines=1, max_length=200, elem_id="admin-title")
+        ui["issuer"] = gr.Textbox(label="發文機關(選填)", max_lines=1, max_length=100, elem_id="admin-issuer")
+        ui["date"] = gr.Textbox(label="日期(選填)", placeholder="YYYY-MM-DD", max_lines=1, max_length=20, elem_id="admin-date")
+        ui["doc_number"] = gr.Textbox(label="文號(選填,僅限單一檔案)", max_lines=1, max_length=100, elem_id="admin-doc-number")
+    ui["add"] = gr.Button("加入並建立索引", variant="primary", elem_id="admin-add")
+    ui["add_result"] = gr.HTML(elem_id="admin-result")
+    gr.HTML('<div class="cards-title">文件清單</div>')
+    ui["docs"] = gr.HTML(render_documents(report), elem_id="admin-docs")
+    with gr.Row(equal_height=True):
+        ui["target"] = gr.Dropdown(label="移除已加入的文件(原始五份指引不能移除)", choices=removable_choices(report),
+                                   value=None, scale=6, elem_id="admin-remove-target")
+        ui["remove"] = gr.Button("移除…", variant="stop", scale=1, elem_id="admin-remove")
+    with gr.Row(visible=False, elem_id="admin-confirm") as confirm_row:
+        ui["confirm_text"] = gr.HTML()
+        ui["confirm"] = gr.Button("確認移除", variant="stop", elem_id="admin-remove-confirm")
+        ui["cancel"] = gr.Button("取消", elem_id="admin-remove-cancel")
+    ui["confirm_row"] = confirm_row
+    ui["remove_result"] = gr.HTML(elem_id="admin-remove-result")
+    return ui
+
+
+def _wire_admin(live: LiveAssistant, ui: dict[str, Any], tab: Any, toc: Any) -> None:
+    """Events of the 管理 tab: page-only (``api_visibility="private"``: neither listed in the API
+    nor callable by the Gradio clients), one at a time (concurrency id ``admin``, limit 1)."""
+    import gradio as gr
+
+    def listing() -> tuple[str, Any]:
+        report = live.documents()
+        return render_documents(report), gr.update(choices=removable_choices(report), value=None)
+
+    def new_toc(changed: bool) -> Any:
+        return render_toc(live.corpus) if changed else gr.skip()
+
+    def admin_add(files, title, issuer, date, doc_number):
+        changed, html_out = live.add(files or [], title=title or "", issuer=issuer or "",
+                                     date=date or "", doc_number=doc_number or "")
+        docs, target = listing()
+        cleared = None if changed else gr.skip()
+        return (html_out, docs, target, new_toc(changed), cleared, *(("" if changed else gr.skip()),) * 4)
+
+    def admin_ask_remove(target):
+        if not target:
+            return gr.update(visible=False), "", '<div class="admin-result failed">請先選擇要移除的文件。</div>'
+        return (gr.update(visible=True),
+                f'<div class="admin-confirm">確定要移除 <strong>{esc(target)}</strong> 嗎?檔案及其條文會從語料庫和索引中刪除。</div>',
+                "")
+
+    def admin_remove(target):
+        changed, html_out = live.remove(target or "")
+        docs, choices = listing()
+        return html_out, docs, choices, new_toc(changed), gr.update(visible=False)
+
+    def admin_cancel_remove():
+        return gr.update(visible=False), '<div class="admin-result">已取消,未移除任何文件。</div>'
+
+    def admin_refresh():
+        return listing()
+
+    private = dict(api_visibility="private")
+    meta = [ui["title"], ui["issuer"], ui["date"], ui["doc_number"]]
+    ui["add"].click(admin_add, [ui["files"], *meta],
+                    [ui["add_result"], ui["docs"], ui["target"], toc, ui["files"], *meta],
+                    concurrency_id="admin", concurrency_limit=1, **private)
+    ui["remove"].click(admin_ask_remove, ui["target"], [ui["confirm_row"], ui["confirm_text"], ui["remove_result"]],
+                       queue=False, **private)
+    ui["confirm"].click(admin_remove, ui["target"],
+                        [ui["remove_result"], ui["docs"], ui["target"], toc, ui["confirm_row"]],
+                        concurrency_id="admin", concurrency_limit=1, **private)
+    ui["cancel"].click(admin_cancel_remove, None, [ui["confirm_row"], ui["remove_result"]], queue=False, **private)
+    tab.select(admin_refresh, None, [ui["docs"], ui["target"]], queue=False, show_progress="hidden", **private)
 
 
 def launch(
@@ -534,7 +953,10 @@ def launch(
     prevent_thread_lock: bool = False,
     quiet: bool = False,
 ) -> Any:
-    """Serve *demo* locally (never a share link), with the theme, CSS and page script."""
+    """Serve *demo* locally (never a share link), with the theme, CSS and page script. An app
+    built with the 管理 tab is only ever served behind a login."""
+    if getattr(demo, "admin", False) and not auth:
+        raise ValueError("the 管理 (admin) tab adds and removes guidelines: launch it with auth")
     return demo.launch(
         server_name=host,
         server_port=port,
@@ -545,6 +967,7 @@ def launch(
         prevent_thread_lock=prevent_thread_lock,
         quiet=quiet,
         show_error=False,
+        max_file_size="50mb",  # the 管理 tab's uploads; nothing else takes files
         footer_links=["api"],
         theme=theme(),
         css=CSS,
@@ -599,10 +1022,13 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     assistant = load_assistant(args.index)
     store = FeedbackStore(args.feedback_db)
-    demo = build_app(assistant, feedback_store=store, corpus=load_corpus())
+    # The 管理 tab (upload / remove guidelines) exists only behind the login.
+    demo = build_app(assistant, feedback_store=store, corpus=load_corpus(),
+                     admin=auth is not None, index_path=args.index)
     launch(demo, host=args.host, port=args.port, auth=auth, prevent_thread_lock=True, quiet=True)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"指引問答助手已啟動: http://{shown}:{args.port}  (Ctrl-C 結束)\n"
-          f"意見回饋存於 {store.path}", file=sys.stderr)
+          f"意見回饋存於 {store.path}"
+          + ("\n已登入的使用者可在「管理」分頁加入或移除指引。" if auth else ""), file=sys.stderr)
     demo.block_thread()  # until Ctrl-C
     return 0

@@ -165,3 +165,58 @@ def test_browse_search_uses_the_retriever(page):
     first.click()
     page.locator("#clause-d4-s2-c6.is-target").wait_for(state="visible")
     assert re.search(r"第四篇", page.locator("#doc-d4 > summary").inner_text())
+
+
+# --- the 管理 tab (issue 7): log in, upload a guideline, see it added and answered ---------------
+
+ADMIN_GUIDELINE = """\
+測試縣村級檔案管理辦法
+第一條 為規范村級檔案管理,制定本辦法。
+第二條 村級會計檔案保管期限不少於30年,由鄉鎮農經站統一保管。
+第三條 村級檔案每年6月底前完成上一年度的立卷歸檔。
+"""
+
+
+def test_admin_uploads_a_guideline(browser, admin_web_app, tmp_path):
+    src = tmp_path / "村級檔案管理辦法.txt"
+    src.write_text(ADMIN_GUIDELINE, encoding="utf-8")
+    bad = tmp_path / "掃描件.docx"
+    bad.write_bytes(b"PK\x03\x04 not really a zip" * 40)
+    with admin_web_app() as app:
+        context = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 1100})
+        pg = context.new_page()
+        requests: list[str] = []
+        pg.on("request", lambda r: requests.append(r.url))
+        try:
+            pg.goto(app.url)
+            pg.locator("input[data-testid=textbox]").fill(app.auth[0])
+            pg.locator("input[type=password]").fill(app.auth[1])
+            pg.locator("input[type=password]").press("Enter")  # the button's label follows the locale
+            pg.click("#tab-admin-button")
+            pg.locator("#admin-files input[type=file]").set_input_files([str(src), str(bad)])
+            expect(pg.locator("#admin-files")).to_contain_text("村級檔案管理辦法.txt")
+            pg.fill("#admin-issuer :is(input, textarea)", "測試縣檔案局")
+            pg.click("#admin-add")
+            result = pg.locator("#admin-result .admin-report")
+            expect(result).to_contain_text("已加入", timeout=30_000)
+            assert "村級檔案管理辦法.txt" in result.inner_text() and "共 3 條" in result.inner_text()
+            failed = result.locator("li.failed")
+            assert "掃描件.docx" in failed.inner_text() and "不是可讀取的 Word .docx 檔案" in failed.inner_text()
+            expect(pg.locator("#admin-docs")).to_contain_text("d6")
+            assert "已建立索引" in pg.locator("#admin-docs tr", has_text="d6").inner_text()
+            time.sleep(0.3)
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            pg.screenshot(path=str(SHOTS / "admin.png"), full_page=True)
+
+            pg.click("#tab-chat-button")  # the chat answers from the new guideline at once
+            answer = ask(pg, "村級會計檔案保管期限是多少年?")
+            assert "30年" in answer.locator(".short-answer").inner_text()
+            assert answer.locator("a.clause-link").first.get_attribute("href") == "?clause=d6-s1-c2"
+            pg.goto(app.url + "?clause=d6-s1-c2")  # a fresh page's 瀏覽條文 lists the new document too
+            target = pg.locator("#clause-d6-s1-c2.is-target")
+            target.wait_for(state="visible")
+            assert "不少於30年" in target.inner_text()
+        finally:
+            context.close()
+        hosts = {urlparse(u).netloc for u in requests if not u.startswith(("data:", "blob:"))}
+        assert hosts <= {urlparse(app.url).netloc}, f"the page reached out to {hosts}"

@@ -275,6 +275,167 @@ def test_auth_option_parsing():
     assert not web._is_loopback("0.0.0.0")
 
 
+# --- (f) the 管理 tab: adding and removing guidelines behind the login (issue 7) -----------------
+# One app with the tab over a temporary copy of the corpus and a temporary index (conftest's
+# admin_web_app). The tests below run in order: upload → refused garbage → remove.
+
+GUIDELINE = """\
+測試縣村級檔案管理辦法
+第一條 為規范村級檔案管理,制定本辦法。
+第二條 村級會計檔案保管期限不少於30年,由鄉鎮農經站統一保管。
+第三條 村級檔案每年6月底前完成上一年度的立卷歸檔。
+"""
+ARCHIVE_Q = "村級會計檔案保管期限是多少年?"
+UPLOAD_NAME = "村級檔案管理辦法(試行)〔2024〕.txt"  # the browser's name, not the cache path's
+
+
+@pytest.fixture(scope="module")
+def admin_app(admin_web_app):
+    with admin_web_app() as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def admin_client(admin_app):
+    from gradio_client import Client
+
+    return Client(admin_app.url, auth=admin_app.auth, verbose=False)
+
+
+def handler(demo, name: str):
+    """The function bound to the app's event *name* (what the page calls), checked page-only."""
+    fns = [f for f in demo.fns.values() if f.name == name]
+    assert fns and all(f.api_visibility == "private" for f in fns), name
+    (fn,) = {f.fn for f in fns}  # bound to one or more events (e.g. Enter and the button)
+    return fn
+
+
+def corpus_state(app) -> tuple[list[str], dict]:
+    from assistant.index import ClauseStore, open_client
+
+    store = ClauseStore(open_client(app.index), app.demo.live.assistant.searcher.embedder.name)
+    return sorted(p.name for p in app.corpus.iterdir()), store.stored_hashes()
+
+
+def test_admin_upload_answers_from_the_new_guideline(admin_app, admin_client, tmp_path):
+    demo = admin_app.demo
+    before = admin_client.predict(ARCHIVE_Q, api_name="/ask")
+    assert not any(c["id"].startswith("d6-") for c in before["citations"])
+    upload = tmp_path / "3f2a9c.txt"
+    upload.write_text(GUIDELINE, encoding="utf-8")
+    # Questions keep arriving while the upload is indexed and the assistant swapped: each is
+    # answered whole, by the old or the new assistant.
+    from gradio_client import Client
+
+    def ask_rotation(_: int) -> dict:
+        return Client(admin_app.url, auth=admin_app.auth, verbose=False).predict(ROTATION_SIMPLIFIED, api_name="/ask")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        during = pool.map(ask_rotation, range(6))
+        result, docs, target, toc, files, *fields = handler(demo, "admin_add")(
+            [(str(upload), UPLOAD_NAME)], "", "測試縣檔案局", "2024-5-1", "")
+        assert [r["citations"][0]["id"] for r in during] == ["d4-s2-c6"] * 6
+    assert "已加入" in result and "共 3 條" in result and web.esc(UPLOAD_NAME) in result, result
+    assert "d6" in result and "測試縣村級檔案管理辦法" in result and "未加入" not in result
+    assert (admin_app.corpus / UPLOAD_NAME).is_file()  # stored under the original name
+    side = json.loads((admin_app.corpus / f"{UPLOAD_NAME}.meta.json").read_text(encoding="utf-8"))
+    assert side["documents"][0]["issuer"] == "測試縣檔案局" and side["documents"][0]["date"] == "2024-05-01"
+    assert web.esc(UPLOAD_NAME) in docs and "已建立索引" in docs and "共 6 份文件" in docs
+    assert (f"d6 · {UPLOAD_NAME} 《測試縣村級檔案管理辦法》", UPLOAD_NAME) in target["choices"]
+    assert 'id="clause-d6-s1-c2"' in toc and files is None and fields == ["", "", "", ""]
+
+    # /ask, the chat and 瀏覽條文 answer from the new corpus — same app, no restart
+    got = admin_client.predict(ARCHIVE_Q, api_name="/ask")
+    assert not got["refused"] and "30年" in got["answer"], got
+    cite = got["citations"][0]
+    assert cite["id"] == "d6-s1-c2" and cite["doc_title"] == "測試縣村級檔案管理辦法"
+    assert cite["clause"] == "第2條" and "不少於30年" in cite["quote"]
+    turn = list(handler(demo, "respond")(ARCHIVE_Q, [], {}, []))[-1]
+    assert 'href="?clause=d6-s1-c2"' in turn[1][-1]["content"]
+    assert 'href="?clause=d6-s1-c2"' in handler(demo, "search")("會計檔案 保管期限")
+    assert admin_client.predict(ROTATION_SIMPLIFIED, api_name="/ask")["citations"][0]["id"] == "d4-s2-c6"
+
+
+def test_admin_refuses_garbage_docx_and_changes_nothing(admin_app, tmp_path):
+    demo = admin_app.demo
+    garbage = tmp_path / "upload.docx"
+    garbage.write_bytes(bytes(range(256)) * 8)
+    state, live = corpus_state(admin_app), demo.live.assistant
+    result, *_ = handler(demo, "admin_add")([(str(garbage), "壞掉的文件.docx")], "", "", "", "")
+    assert "未加入" in result and "壞掉的文件.docx" in result
+    assert "不是可讀取的 Word .docx 檔案" in result and "沒有加入任何檔案" in result
+    assert corpus_state(admin_app) == state and demo.live.assistant is live  # nothing swapped
+    # bad arguments are refused before anything is read
+    result, *_ = handler(demo, "admin_add")([(str(garbage), "x.docx")], "", "", "明年", "")
+    assert "日期格式不正確" in result and corpus_state(admin_app) == state
+
+
+def test_admin_remove_takes_the_document_out(admin_app, admin_client):
+    demo = admin_app.demo
+    row, text, _ = handler(demo, "admin_ask_remove")(UPLOAD_NAME)
+    assert row["visible"] is True and web.esc(UPLOAD_NAME) in text  # asks before removing
+    result, docs, target, toc, row = handler(demo, "admin_remove")(UPLOAD_NAME)
+    assert "已移除" in result and "d6" in result and row["visible"] is False, result
+    assert not (admin_app.corpus / UPLOAD_NAME).exists() and "d6" not in docs and target["choices"] == []
+    assert 'id="clause-d6-s1-c2"' not in toc
+    got = admin_client.predict(ARCHIVE_Q, api_name="/ask")
+    assert not any(c["id"].startswith("d6-") for c in got["citations"] + got["see_also"])
+    result, *_ = handler(demo, "admin_remove")("d4")
+    assert "不能個別移除" in result and (admin_app.corpus / "guidelines.txt").is_file()
+
+
+def test_admin_tab_and_events_exist_only_with_auth(app_url, client, admin_app, admin_client,
+                                                   assistant_instance, corpus, tmp_path):
+    import httpx
+
+    def tabs(config: dict) -> set[str]:
+        return {c["props"].get("label") for c in config["components"] if c.get("type") == "tabitem"}
+
+    public = httpx.get(app_url + "config").json()  # the module's app: no --auth
+    assert {"問答", "瀏覽條文"} <= tabs(public) and "管理" not in tabs(public)
+    assert not any(c.get("type") == "file" for c in public["components"])
+    assert not [d for d in public["dependencies"] if "admin" in str(d["api_name"])]  # no events at all
+    assert "管理" in tabs(admin_app.demo.config)
+    admin_events = [d for d in admin_app.demo.config["dependencies"] if "admin" in str(d["api_name"])]
+    assert len(admin_events) >= 4 and {d["api_visibility"] for d in admin_events} == {"private"}
+    for c in (client, admin_client):  # never in the API, with or without auth
+        endpoints = c.view_api(return_format="dict", print_info=False)["named_endpoints"]
+        assert "/ask" in endpoints and not [e for e in endpoints if "admin" in e], endpoints
+    with pytest.raises(Exception):
+        admin_client.predict(UPLOAD_NAME, api_name="/admin_remove")
+    demo = web.build_app(assistant_instance, feedback_store=FeedbackStore(tmp_path / "fb.sqlite"),
+                         corpus=corpus, admin=True)
+    with pytest.raises(ValueError, match="auth"):  # never an unauthenticated upload path
+        web.launch(demo, port=1, auth=None)
+
+
+def test_admin_reports_render_as_text():
+    from types import SimpleNamespace
+
+    from assistant.clauses import Document
+    from assistant.ingest import AddReport, DocRow, DocsReport, FileResult
+
+    payload = '<img src=x onerror="alert(1)">'
+    doc = Document(f"d7{payload}", 7, f"標題{payload}", payload, payload, "2024-01-01", payload, None, f"{payload}.txt")
+    report = AddReport([FileResult("p", f"{payload}.txt", "added", [doc], 3),
+                        FileResult("q", f"{payload}.docx", "failed", error=f"not a readable Word .docx ({payload})"),
+                        FileResult("r", "x.pdf", "failed", error=payload)],
+                       sync=SimpleNamespace(added=3, updated=0, removed=0, seconds=1.0))
+    listing = DocsReport([DocRow(doc, None, 3, 3)], [], "index")
+    removed = [SimpleNamespace(target=payload, removed=[f"{payload}.txt"], doc_ids=["d7"], error=None),
+               SimpleNamespace(target=payload, removed=[], doc_ids=[], error=payload)]
+    for html_out in (web.render_add_report(report), web.render_documents(listing),
+                     web.render_remove_results(removed, None)):
+        parser = _Audit()
+        parser.feed(html_out)
+        assert {t for t, _ in parser.tags} <= ALLOWED_TAGS | {"table", "thead", "tbody", "tr", "th", "td"}, html_out
+        assert all(name == "class" for _, attrs in parser.tags for name, _ in attrs), html_out
+        assert payload in "".join(parser.text)
+    assert web.zh_reason("no text layer in 2 page(s): a scanned PDF?").startswith("PDF 沒有文字層")
+    assert web._upload_name("a/b\x00\n.txt", "/tmp/x.txt") == "ab.txt"
+    assert web._upload_name("", "/tmp/gradio/x/規定.txt") == "規定.txt"
+
+
 # --- last: nothing left the machine ----------------------------------------------------------
 
 
