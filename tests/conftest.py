@@ -131,3 +131,63 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (dst / "guidelines.txt").write_text("".join(lines[start:]), encoding="utf-8")
     (dst / "documents.json").write_text((src / "documents.json").read_text(encoding="utf-8"), encoding="utf-8")
     return dst
+
+
+# --- the web app's 管理 tab (issue 7) ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def admin_web_app(replay_encoder, tmp_path_factory):
+    """Factory: ``with admin_web_app(auth) as app:`` — the web app *with* its 管理 tab, launched
+    on a free port behind *auth*, over a fresh copy of the seed corpus and a fresh index filled
+    with the session index's vectors (no torch time). ASSISTANT_CORPUS / ASSISTANT_INDEX point
+    at those temporary directories while it runs, so the repo's corpus/ and index/ are never
+    touched. ``app`` has ``demo``, ``url``, ``corpus`` (dir), ``index`` (dir) and ``auth``."""
+    import contextlib
+    import shutil
+    import socket
+    from types import SimpleNamespace
+
+    from assistant import web
+    from assistant.answer import Assistant
+    from assistant.clauses import load_corpus
+    from assistant.feedback import FeedbackStore
+    from assistant.index import ClauseStore, open_client
+    from assistant.retrieve import HybridSearcher
+
+    @contextlib.contextmanager
+    def launch(auth: tuple[str, str] = ("admin", "s3cret")):
+        root = tmp_path_factory.mktemp("admin-app")
+        corpus_dir, index_dir = root / "corpus", root / "index"
+        corpus_dir.mkdir()
+        for name in ("guidelines.txt", "documents.json"):
+            shutil.copy(REPO / "corpus" / name, corpus_dir / name)
+        keys = ("ASSISTANT_CORPUS", "ASSISTANT_INDEX", "ASSISTANT_CHROMA_URL")
+        saved = {k: os.environ.get(k) for k in keys}
+        os.environ["ASSISTANT_CORPUS"], os.environ["ASSISTANT_INDEX"] = str(corpus_dir), str(index_dir)
+        os.environ.pop("ASSISTANT_CHROMA_URL", None)
+        demo = None
+        try:
+            corpus = load_corpus(corpus_dir)
+            embedder = replay_encoder.embedder
+            store = ClauseStore(open_client(index_dir), embedder.name)
+            store.sync(corpus.clauses, replay_encoder, corpus.documents, progress=False)
+            assistant = Assistant(HybridSearcher(corpus.clauses, store, embedder, corpus.documents))
+            demo = web.build_app(assistant, feedback_store=FeedbackStore(root / "fb.sqlite"), corpus=corpus,
+                                 admin=True, corpus_dir=corpus_dir, index_path=index_dir)
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            web.launch(demo, port=port, auth=auth, prevent_thread_lock=True, quiet=True)
+            yield SimpleNamespace(demo=demo, url=f"http://127.0.0.1:{port}/", corpus=corpus_dir,
+                                  index=index_dir, auth=auth)
+        finally:
+            if demo is not None:
+                demo.close()
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    return launch
