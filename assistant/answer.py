@@ -54,7 +54,8 @@ _BODYISH = re.compile(r"机关|党委|纪委|部门|组织|委员会|政府|财�
 _FOLLOWUP = re.compile(r"^(?:那么?|那如果|如果|要是|还有|另外|那个|其中)|呢[??]?$")
 _EXCEPT = re.compile(r"除了?[^,,。??]*?(?:以外|之外|外)?[,,]")
 _QUOTED = re.compile(r"[“\"]([^”\"]{1,12})[”\"]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Control characters, and lone surrogates (a JSON "\ud800" from the web API) that OpenCC cannot encode.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 # Function words jieba keeps as words; they say nothing about what a clause must contain.
 _STOPWORDS = frozenset(
     "的 了 和 与 在 是 有 要 对 把 被 就 都 还 也 又 能 会 该 得 地 个 这 那 这份 一个 可以 应该 "
@@ -364,8 +365,9 @@ class Assistant:
 
     def ask(self, question: str, history: Sequence[str] = (), k: int | None = None) -> Answer:
         t0 = time.perf_counter()
+        question = (question or "").encode("utf-8", "replace").decode("utf-8")  # lone surrogates → ?
         q = clean_question(question)
-        if not content(q).strip(" ??!!,,。.、"):
+        if not any(ch.isalnum() for ch in content(q)):  # empty, punctuation, emoji only
             return Answer(question, "請輸入一個關於指引內容的問題。", True, [], note="empty question")
         query = q
         if history and is_followup(q):

@@ -42,14 +42,10 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     corpus = load_corpus()
     embedder = get_embedder()
-    if args.rebuild and not config.chroma_url():
-        report = rebuild(Path(args.index or config.index_dir()), corpus.clauses, embedder, corpus.documents)
+    if args.rebuild:  # embedded: build beside index/, swap atomically; server: new collection, renamed
+        report = rebuild(args.index, corpus.clauses, embedder, corpus.documents)
     else:
-        store = ClauseStore(open_client(args.index), embedder.name)
-        if args.rebuild:
-            store.client.delete_collection(config.COLLECTION)
-            store = ClauseStore(store.client, embedder.name)
-        report = store.sync(corpus.clauses, embedder, corpus.documents)
+        report = ClauseStore(open_client(args.index), embedder.name).sync(corpus.clauses, embedder, corpus.documents)
     print(f"index: {len(corpus.clauses)} clauses from {len(corpus.documents)} documents; {report}")
     return 0
 

@@ -2,17 +2,43 @@
 
 The store is a Chroma ``PersistentClient`` in ``index/`` by default, or a Chroma server when
 ``ASSISTANT_CHROMA_URL`` is set. Each record's id is the clause id and its metadata carries the
-clause's content hash, so :func:`sync` embeds only new or changed clauses and deletes clauses
-that left the corpus; re-running it on an unchanged corpus embeds nothing.
+clause's content hash, so :meth:`ClauseStore.sync` embeds only new or changed clauses and deletes
+clauses that left the corpus; re-running it on an unchanged corpus embeds nothing.
+
+Safety of the embedded store (``index/``):
+
+* **One writer at a time.** Writes (``sync`` with something to do, ``rebuild``) hold an
+  exclusive file lock, ``index.lock`` next to the directory; a second ``assistant index`` waits,
+  then finds nothing left to do. Readers never take the lock.
+* **Crash-safe rebuild.** :func:`rebuild` builds into ``index.building/``, marks it complete,
+  then swaps it with ``index/`` in one atomic ``renameat2(RENAME_EXCHANGE)`` (two renames via
+  ``index.old/`` where that call is unavailable). ``kill -9`` at any point leaves either the
+  previous or the new index answering; :func:`recover` (run on every open) finishes or rolls
+  back an interrupted swap and removes stale ``.building``/``.old`` directories.
+* **Damage is named.** A damaged or partial directory raises :class:`IndexError_` whose one-line
+  message names the fix (``assistant index --rebuild``); the rebuild never opens the damaged
+  directory, so it recovers.
+* A process whose ``index/`` was swapped by another process's rebuild reopens it on its next
+  query, so long-running web workers pick up a rebuilt index.
+
+Server mode: :func:`rebuild` builds a second collection and renames it over the live one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import hashlib
+import json
+import os
 import re
 import shutil
+import sys
+import threading
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -24,7 +50,15 @@ from . import config
 from .clauses import Clause, Document
 
 import chromadb  # noqa: E402  (after config: telemetry switched off first)
-from chromadb.config import Settings
+from chromadb.api.shared_system_client import SharedSystemClient  # noqa: E402
+from chromadb.config import Settings  # noqa: E402
+
+BUILDING = ".building"
+OLD = ".old"
+LOCK = ".lock"
+COMPLETE = ".assistant-complete"  # written into a build directory once it holds every clause
+SQLITE = "chroma.sqlite3"
+LOCK_TIMEOUT_S = float(os.environ.get("ASSISTANT_INDEX_LOCK_TIMEOUT", 3600))
 
 
 class PassageEncoder(Protocol):
@@ -34,7 +68,7 @@ class PassageEncoder(Protocol):
 
 
 class IndexError_(RuntimeError):
-    """The store cannot be opened or is unusable; the message names the fix."""
+    """The store cannot be opened or is unusable; the message (one line) names the fix."""
 
 
 @dataclass(frozen=True)
@@ -56,31 +90,269 @@ class SyncReport:
         )
 
 
-_SETTINGS = Settings(anonymized_telemetry=False, allow_reset=True)
+def _settings() -> Settings:
+    # A fresh object per client: PersistentClient writes persist_directory into the settings it
+    # is given, so a shared module-level Settings would be re-pointed by every later client.
+    return Settings(anonymized_telemetry=False, allow_reset=True)
 
 
-def open_client(path: Path | None = None, url: str | None = None) -> chromadb.ClientAPI:
-    """An embedded client on *path* (default ``index/``) or an HTTP client on *url*."""
+def _one_line(exc: BaseException, limit: int = 240) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _rebuild_hint(path: Path | None = None, url: str | None = None) -> str:
+    if url:
+        return f"rebuild it with `assistant --chroma-url {url} index --rebuild`"
+    if path is not None and Path(os.path.abspath(path)) != Path(os.path.abspath(config.index_dir())):
+        return f"rebuild it with `assistant --index {path} index --rebuild`"
+    return "rebuild it with `assistant index --rebuild`"
+
+
+def _sibling(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+# --------------------------------------------------------------------------- locking
+_LOCKS: dict[str, object] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def lock_path(path: Path | str) -> Path:
+    """The lock file guarding writes to the index directory *path*."""
+    return _sibling(Path(os.path.abspath(path)), LOCK)
+
+
+def _file_lock(path: Path | str):
+    from filelock import FileLock
+
+    key = str(lock_path(path))
+    with _LOCKS_GUARD:
+        if key not in _LOCKS:
+            Path(key).parent.mkdir(parents=True, exist_ok=True)
+            _LOCKS[key] = FileLock(key, preserve_lock_file=True)
+        return _LOCKS[key]
+
+
+@contextlib.contextmanager
+def index_lock(path: Path | str, *, blocking: bool = True, quiet: bool = False) -> Iterator[None]:
+    """Hold the exclusive write lock of the index at *path* (re-entrant within a thread).
+
+    Non-blocking: raises ``filelock.Timeout`` when another process holds it. Blocking: says once
+    on stderr that it waits, and gives up after ``$ASSISTANT_INDEX_LOCK_TIMEOUT`` seconds."""
+    from filelock import Timeout
+
+    lock = _file_lock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if not blocking:
+            raise
+        if not quiet:
+            print(f"waiting for another `assistant index` on {path} to finish …", file=sys.stderr, flush=True)
+        try:
+            lock.acquire(timeout=LOCK_TIMEOUT_S)
+        except Timeout:
+            raise IndexError_(
+                f"the index at {path} has been locked by another process for {LOCK_TIMEOUT_S:.0f} s "
+                f"({lock_path(path)}); wait for it to finish, or stop it"
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+# --------------------------------------------------------------------------- crash recovery
+def _complete(directory: Path) -> bool:
+    return (directory / COMPLETE).is_file()
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _recover_locked(path: Path) -> list[str]:
+    """Bring *path* and its ``.building``/``.old`` siblings to a clean state (caller holds the
+    lock, so no rebuild is running). Returns what was done."""
+    building, old = _sibling(path, BUILDING), _sibling(path, OLD)
+    done: list[str] = []
+    if not path.exists():
+        if _complete(building):  # died between the two renames of a fallback swap: finish it
+            building.rename(path)
+            done.append(f"finished an interrupted rebuild ({building.name} → {path.name})")
+        elif old.exists():  # died before the new index was complete: roll back
+            old.rename(path)
+            done.append(f"restored the previous index ({old.name} → {path.name})")
+    for stale in (old, building):
+        if stale.exists() and (path.exists() or not _complete(stale)):
+            shutil.rmtree(stale, ignore_errors=True)
+            done.append(f"removed the stale {stale.name}")
+    if done:
+        _fsync_dir(path.parent)
+    return done
+
+
+def recover(path: Path | str) -> list[str]:
+    """Repair what an interrupted :func:`rebuild` left behind; cheap (two ``stat`` calls) when
+    there is nothing to do. With ``index/`` present, leftovers are removed only when no rebuild
+    holds the lock (a running rebuild's ``.building`` is left alone); with ``index/`` missing,
+    waits for a running rebuild, then restores whichever index is complete."""
+    from filelock import Timeout
+
+    path = Path(path)
+    if not (_sibling(path, BUILDING).exists() or _sibling(path, OLD).exists()):
+        return []
+    present = path.exists()
+    try:
+        with index_lock(path, blocking=not present):
+            return _recover_locked(path)
+    except Timeout:  # a rebuild is running next to a working index: leave it be
+        return []
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directory entries (Linux ``renameat2(RENAME_EXCHANGE)``).
+    False where the call or the filesystem does not support it."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
+def _swap_in(path: Path, building: Path) -> None:
+    """Make the complete build *building* the index at *path*; the old index is deleted."""
+    if path.exists():
+        if _exchange(building, path):
+            _fsync_dir(path.parent)
+            shutil.rmtree(building, ignore_errors=True)  # now holds the previous index
+            return
+        old = _sibling(path, OLD)
+        shutil.rmtree(old, ignore_errors=True)
+        path.rename(old)  # a crash from here until the next rename is finished by recover()
+        building.rename(path)
+        _fsync_dir(path.parent)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        building.rename(path)
+        _fsync_dir(path.parent)
+
+
+# --------------------------------------------------------------------------- clients
+# Embedded clients → (directory, its inode when opened): a directory swapped by a rebuild has a
+# new inode, and Chroma's process-wide system cache (keyed by the path string) must not serve
+# the old one.
+_CLIENT_PATHS: "weakref.WeakKeyDictionary[object, tuple[Path, int]]" = weakref.WeakKeyDictionary()
+_CLIENT_URLS: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
+_OPENED_INODES: dict[str, int] = {}
+# Chroma's system cache is a class-level dict without a lock: creating a client in one thread
+# while another forgets (or closes) the system for the same path raises KeyError inside Chroma.
+_SYSTEM_LOCK = threading.RLock()
+
+
+def _inode(path: Path) -> int:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return -1
+
+
+def _forget_system(identifier: str) -> None:
+    """Drop Chroma's cached system for *identifier* (without stopping it: clients created
+    before still hold it)."""
+    with _SYSTEM_LOCK:
+        SharedSystemClient._identifier_to_system.pop(identifier, None)
+        SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+
+
+def _check_directory(path: Path) -> None:
+    """Refuse a directory that is not (or no longer) a Chroma index: Chroma would silently
+    start an empty database next to orphaned segment files."""
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise IndexError_(f"the index path {path} is not a directory; point --index at a directory")
+    sqlite = path / SQLITE
+    others = [p for p in path.iterdir() if not p.name.startswith(".") and not p.name.startswith(SQLITE)]
+    if others and (not sqlite.is_file() or sqlite.stat().st_size == 0):
+        raise IndexError_(
+            f"the index at {path} is incomplete or damaged (its {SQLITE} is missing or empty); "
+            f"{_rebuild_hint(path)}"
+        )
+
+
+def _open_persistent(path: Path) -> chromadb.ClientAPI:
+    path.mkdir(parents=True, exist_ok=True)
+    key = str(path)
+    with _SYSTEM_LOCK:
+        inode = _inode(path)
+        if _OPENED_INODES.get(key, inode) != inode:
+            _forget_system(key)  # the directory was swapped since this process opened it
+        try:
+            client = chromadb.PersistentClient(path=key, settings=_settings())
+        except BaseException as exc:  # chroma raises several types (and Rust panics) for damage
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            raise IndexError_(
+                f"the index at {path} cannot be opened ({_one_line(exc)}); {_rebuild_hint(path)}"
+            ) from exc
+        _OPENED_INODES[key] = inode
+        _CLIENT_PATHS[client] = (path, inode)
+    return client
+
+
+def _open_http(url: str) -> chromadb.ClientAPI:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise IndexError_(f"ASSISTANT_CHROMA_URL / --chroma-url must look like http://host:port, not {url!r}")
+    try:
+        client = chromadb.HttpClient(
+            host=parsed.hostname,
+            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+            ssl=parsed.scheme == "https",
+            settings=_settings(),
+        )
+    except Exception as exc:
+        raise IndexError_(
+            f"cannot reach the Chroma server at {url} ({_one_line(exc)}); start it with "
+            "`chroma run --path DIR --host 127.0.0.1 --port PORT`, or unset ASSISTANT_CHROMA_URL"
+        ) from exc
+    _CLIENT_URLS[client] = url
+    return client
+
+
+def open_client(path: Path | str | None = None, url: str | None = None) -> chromadb.ClientAPI:
+    """An embedded client on *path* (default ``index/``) or an HTTP client on *url*
+    (default ``$ASSISTANT_CHROMA_URL``). The embedded directory is first repaired if a rebuild
+    was interrupted (:func:`recover`) and checked for damage."""
     url = url if url is not None else config.chroma_url()
     if url:
-        parsed = urlparse(url)
-        return chromadb.HttpClient(
-            host=parsed.hostname or "127.0.0.1",
-            port=parsed.port or 8000,
-            ssl=parsed.scheme == "https",
-            settings=_SETTINGS,
-        )
+        return _open_http(url)
     path = Path(path or config.index_dir())
-    path.mkdir(parents=True, exist_ok=True)
-    try:
-        return chromadb.PersistentClient(path=str(path), settings=_SETTINGS)
-    except Exception as exc:  # chroma raises several types for a damaged directory
-        raise IndexError_(
-            f"the index at {path} cannot be opened ({exc}); rebuild it with "
-            "`assistant index --rebuild`"
-        ) from exc
+    recover(path)
+    _check_directory(path)
+    if not (path / SQLITE).exists():  # a new store: two processes must not create it at once
+        with index_lock(path, quiet=True):
+            return _open_persistent(path)
+    return _open_persistent(path)
 
 
+# --------------------------------------------------------------------------- passages
 def doc_context(document: Document | None) -> str:
     """Who issued a document and its title, without editorial notes like 「(推定)」: cadres
     name the document they mean (「三河市」, 「紅十字會」) more often than its clauses do."""
@@ -108,6 +380,16 @@ def passage_sha(clause: Clause, document: Document | None = None) -> str:
     return hashlib.sha256(passage(clause, document).encode("utf-8")).hexdigest()
 
 
+MANIFEST_KEY = "clause_manifest"  # collection metadata: hash of every (clause id, content hash)
+
+
+def _manifest(shas: dict[str, str]) -> str:
+    h = hashlib.sha256()
+    for i in sorted(shas):
+        h.update(f"{i}\0{shas[i]}\n".encode("utf-8"))
+    return h.hexdigest()
+
+
 def _metadata(clause: Clause, sha: str) -> dict[str, str | int]:
     return {
         "doc_id": clause.doc_id,
@@ -121,67 +403,173 @@ def _metadata(clause: Clause, sha: str) -> dict[str, str | int]:
     }
 
 
-class ClauseStore:
-    """One Chroma collection of clause embeddings for one embedding model."""
+# --------------------------------------------------------------------------- the store
+_PASSTHROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit, IndexError_)
 
-    def __init__(self, client: chromadb.ClientAPI, model_name: str):
+
+class ClauseStore:
+    """One Chroma collection of clause embeddings for one embedding model.
+
+    Every Chroma call is guarded: a failure becomes an :class:`IndexError_` whose message names
+    the store and the fix. Embedded stores take the write lock for writes and reopen a
+    directory that a rebuild (in any process) has swapped."""
+
+    def __init__(
+        self, client: chromadb.ClientAPI, model_name: str, *, collection: str | None = None,
+        lock_dir: Path | None = None,
+    ):
         self.client = client
         self.model_name = model_name
-        self.collection = self._collection()
+        self.name = collection or config.COLLECTION
+        opened = _CLIENT_PATHS.get(client)
+        self.path: Path | None = opened[0] if opened else None
+        self._inode = opened[1] if opened else -1
+        self.url = _CLIENT_URLS.get(client)
+        self._lock_dir = lock_dir or self.path  # rebuild locks the live index, not the build dir
+        self._refresh_lock = threading.Lock()
+        with self._guard("open"):
+            self.collection = self._collection()
+
+    # -- plumbing
+    @property
+    def where(self) -> str:
+        return self.url or (str(self.path) if self.path else "the Chroma store")
+
+    @contextlib.contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except _PASSTHROUGH:
+            raise
+        except BaseException as exc:  # Chroma errors, sqlite errors, Rust panics (BaseException)
+            if self.url and (isinstance(exc, (ConnectionError, OSError)) or "connect" in str(exc).lower()):
+                raise IndexError_(
+                    f"lost the Chroma server at {self.where} during {what} ({_one_line(exc)}); "
+                    "check that it is running"
+                ) from exc
+            raise IndexError_(
+                f"the index at {self.where} is unusable ({what}: {_one_line(exc)}); "
+                f"{_rebuild_hint(self.path, self.url)}"
+            ) from exc
+
+    def _write_lock(self):
+        return index_lock(self._lock_dir) if self._lock_dir is not None else contextlib.nullcontext()
 
     def _collection(self):
         # embedding_function=None: we always pass our own vectors; Chroma's default function
         # would try to download a model.
-        col = self.client.get_or_create_collection(
-            config.COLLECTION,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embed_model": self.model_name},
-            embedding_function=None,
-        )
+        try:
+            col = self.client.get_collection(self.name, embedding_function=None)
+        except chromadb.errors.NotFoundError:
+            with self._write_lock():
+                col = self.client.get_or_create_collection(
+                    self.name,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={"embed_model": self.model_name},
+                    embedding_function=None,
+                )
         if (col.metadata or {}).get("embed_model") != self.model_name:
             # Vectors from another model are not comparable with ours: start the collection over.
-            self.client.delete_collection(config.COLLECTION)
+            with self._write_lock():
+                self.client.delete_collection(self.name)
             return self._collection()
         return col
 
-    def count(self) -> int:
-        return self.collection.count()
+    def _swapped(self) -> bool:
+        return self.path is not None and _inode(self.path) not in (self._inode, -1)
 
-    def stored_hashes(self) -> dict[str, str]:
-        got = self.collection.get(include=["metadatas"])
-        return {i: str((m or {}).get("sha", "")) for i, m in zip(got["ids"], got["metadatas"])}
+    def refresh(self) -> bool:
+        """Reopen the store if its directory was swapped by a rebuild; True if it was."""
+        if not self._swapped():
+            return False
+        with self._refresh_lock:
+            if not self._swapped():
+                return False
+            client = _open_persistent(self.path)
+            self.client, self._inode = client, _CLIENT_PATHS[client][1]
+            with self._guard("reopen"):
+                self.collection = self._collection()
+            return True
+
+    # -- reading
+    def count(self) -> int:
+        self.refresh()
+        with self._guard("count"):
+            return self.collection.count()
+
+    def stored_hashes(self, page: int = 5000) -> dict[str, str]:
+        """Clause id → stored content hash (paged: a server sends at most *page* records at once)."""
+        out: dict[str, str] = {}
+        with self._guard("read"):
+            offset = 0
+            while True:
+                got = self.collection.get(include=["metadatas"], limit=page, offset=offset)
+                out.update((i, str((m or {}).get("sha", ""))) for i, m in zip(got["ids"], got["metadatas"]))
+                if len(got["ids"]) < page:
+                    return out
+                offset += page
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The *k* nearest clauses as (id, cosine similarity), best first (fewer when the
+        collection holds fewer)."""
+        if k <= 0:
+            return []
+        self.refresh()
+        q = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        for attempt in (0, 1):
+            try:
+                with self._guard("query"):
+                    got = self.collection.query(query_embeddings=q, n_results=k, include=["distances"])
+                break
+            except IndexError_ as exc:
+                if attempt:
+                    raise
+                if self.refresh():  # a rebuild swapped the directory during the query
+                    continue
+                # Server mode: a rebuild renamed a new collection over ours. Fetch it once.
+                if not isinstance(exc.__cause__, chromadb.errors.NotFoundError):
+                    raise
+                with self._guard("reopen"):
+                    self.collection = self._collection()
+        return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
+
+    # -- writing
+    def _plan(self, clauses: Sequence[Clause], shas: dict[str, str]) -> tuple[list[str], list[Clause], int]:
+        stored = self.stored_hashes()
+        wanted = {c.id for c in clauses}
+        stale = [i for i in stored if i not in wanted]
+        todo = [c for c in clauses if stored.get(c.id) != shas[c.id]]
+        added = sum(1 for c in todo if c.id not in stored)
+        return stale, todo, added
 
     def sync(
         self, clauses: Sequence[Clause], encoder: PassageEncoder,
         documents: Sequence[Document] = (), *, batch: int = 16, progress: bool = True,
     ) -> SyncReport:
-        """Make the collection hold exactly *clauses*, embedding only what changed."""
+        """Make the collection hold exactly *clauses*, embedding only what changed. The write
+        lock is taken only when something must change, and the plan is redone under it (a
+        concurrent run may have done the work already)."""
         start = time.perf_counter()
+        self.refresh()
+        if not clauses and self.count():
+            raise IndexError_(
+                f"the corpus yielded no clauses; the index at {self.where} is left unchanged "
+                "(fix the corpus files named above, then run `assistant index`)"
+            )
         docs = {d.id: d for d in documents}
         texts = {c.id: passage(c, docs.get(c.doc_id)) for c in clauses}
         shas = {i: hashlib.sha256(t.encode("utf-8")).hexdigest() for i, t in texts.items()}
-        stored = self.stored_hashes()
-        wanted = {c.id: c for c in clauses}
-        stale = [i for i in stored if i not in wanted]
-        todo = [c for c in clauses if stored.get(c.id) != shas[c.id]]
-        added = sum(1 for c in todo if c.id not in stored)
-        if stale:
-            self.collection.delete(ids=stale)
-        if todo:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(todo), desc="embedding clauses", unit="clause", disable=not progress)
-            for i in range(0, len(todo), batch):
-                part = todo[i : i + batch]
-                vectors = encoder.encode_passages([texts[c.id] for c in part])
-                self.collection.upsert(
-                    ids=[c.id for c in part],
-                    embeddings=np.asarray(vectors, dtype=np.float32),
-                    documents=[c.text for c in part],
-                    metadatas=[_metadata(c, shas[c.id]) for c in part],
-                )
-                bar.update(len(part))
-            bar.close()
+        manifest = _manifest(shas)
+        if self._manifest() == manifest and self.count() == len(shas):
+            # Unchanged since the last sync: skip reading every record's hash (8–19 s at 100k).
+            return SyncReport(0, 0, 0, len(clauses), time.perf_counter() - start)
+        stale, todo, added = self._plan(clauses, shas)
+        if stale or todo or self._manifest() != manifest:
+            with self._write_lock():
+                self.refresh()
+                stale, todo, added = self._plan(clauses, shas)
+                self._apply(stale, todo, texts, shas, encoder, batch, progress)
+                self._set_manifest(manifest)
         return SyncReport(
             added=added,
             updated=len(todo) - added,
@@ -190,34 +578,94 @@ class ClauseStore:
             seconds=time.perf_counter() - start,
         )
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """The *k* nearest clauses as (id, cosine similarity), best first."""
-        k = min(k, self.count())
-        if k <= 0:
-            return []
-        got = self.collection.query(
-            query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
-            n_results=k,
-            include=["distances"],
-        )
-        return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
+    def _manifest(self) -> str | None:
+        return str((self.collection.metadata or {}).get(MANIFEST_KEY) or "") or None
+
+    def _set_manifest(self, manifest: str) -> None:
+        with self._guard("write"):
+            fresh = self.client.get_collection(self.name, embedding_function=None)
+            meta = {k: v for k, v in (fresh.metadata or {}).items() if not k.startswith("hnsw:")}
+            fresh.modify(metadata={**meta, MANIFEST_KEY: manifest})
+            self.collection = self.client.get_collection(self.name, embedding_function=None)
+
+    def _apply(self, stale, todo, texts, shas, encoder, batch, progress) -> None:
+        if stale:
+            with self._guard("delete"):
+                self.collection.delete(ids=stale)
+        if not todo:
+            return
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), desc="embedding clauses", unit="clause", disable=not progress)
+        for i in range(0, len(todo), batch):
+            part = todo[i : i + batch]
+            vectors = encoder.encode_passages([texts[c.id] for c in part])
+            with self._guard("write"):
+                self.collection.upsert(
+                    ids=[c.id for c in part],
+                    embeddings=np.asarray(vectors, dtype=np.float32),
+                    documents=[c.text for c in part],
+                    metadatas=[_metadata(c, shas[c.id]) for c in part],
+                )
+            bar.update(len(part))
+        bar.close()
+
+    def close(self) -> None:
+        with _SYSTEM_LOCK:
+            with contextlib.suppress(Exception):
+                self.client.close()
+            if self.path is not None:
+                _forget_system(str(self.path))
 
 
+# --------------------------------------------------------------------------- rebuild
 def rebuild(
-    path: Path, clauses: Sequence[Clause], encoder: PassageEncoder, documents: Sequence[Document] = ()
+    path: Path | str | None, clauses: Sequence[Clause], encoder: PassageEncoder,
+    documents: Sequence[Document] = (), *, url: str | None = None, progress: bool = True,
 ) -> SyncReport:
-    """Build a fresh store next to *path* and swap it in, so a crash mid-build never leaves
-    *path* without a working index."""
-    path = Path(path)
-    fresh = path.with_name(path.name + ".building")
-    shutil.rmtree(fresh, ignore_errors=True)
-    store = ClauseStore(open_client(fresh), encoder.name)
-    report = store.sync(clauses, encoder, documents)
-    del store
-    old = path.with_name(path.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if path.exists():
-        path.rename(old)
-    fresh.rename(path)
-    shutil.rmtree(old, ignore_errors=True)
+    """Build a fresh index and swap it in, so a crash mid-build never leaves the index without
+    a working version. Embedded (*path*): build in ``<path>.building`` under the write lock,
+    mark it complete, swap atomically. Server (*url*, default ``$ASSISTANT_CHROMA_URL``): build
+    collection ``clauses__building``, then delete the live collection and rename the new one."""
+    url = url if url is not None else config.chroma_url()
+    if url:
+        return _rebuild_remote(url, clauses, encoder, documents, progress)
+    if not clauses:
+        raise IndexError_("the corpus yielded no clauses; nothing to rebuild (the index is left unchanged)")
+    path = Path(path or config.index_dir())
+    building = _sibling(path, BUILDING)
+    with index_lock(path):
+        _recover_locked(path)
+        shutil.rmtree(building, ignore_errors=True)
+        store = ClauseStore(_open_persistent(building), encoder.name, lock_dir=path)
+        report = store.sync(clauses, encoder, documents, progress=progress)
+        n = store.count()
+        if n != len({c.id for c in clauses}):
+            raise IndexError_(f"the rebuilt index holds {n} of {len(clauses)} clauses; the old index is kept")
+        store.close()
+        for keep in path.glob(".*") if path.is_dir() else ():  # e.g. the repo's index/.gitkeep
+            if keep.is_file() and not keep.name.startswith(COMPLETE):
+                shutil.copy2(keep, building / keep.name)
+        marker = building / COMPLETE
+        with open(marker, "w", encoding="utf-8") as fh:
+            json.dump({"clauses": n, "model": encoder.name, "built": time.time()}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _fsync_dir(building)
+        _swap_in(path, building)
+        _forget_system(str(path))
+    return report
+
+
+def _rebuild_remote(url, clauses, encoder, documents, progress) -> SyncReport:
+    client = open_client(url=url)
+    fresh = f"{config.COLLECTION}__building"
+    with contextlib.suppress(Exception):
+        client.delete_collection(fresh)
+    store = ClauseStore(client, encoder.name, collection=fresh)
+    report = store.sync(clauses, encoder, documents, progress=progress)
+    with store._guard("swap"):
+        with contextlib.suppress(chromadb.errors.NotFoundError):
+            client.delete_collection(config.COLLECTION)
+        store.collection.modify(name=config.COLLECTION)
     return report

@@ -8,6 +8,7 @@ exposed to LangChain as :class:`GuidelineRetriever`.
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,10 +16,6 @@ from typing import Any
 
 import bm25s
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document as LCDocument
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from .clauses import Clause, Document
 from .index import ClauseStore, passage
@@ -40,17 +37,18 @@ class Lexicon:
     clauses: Sequence[Clause]
     documents: Sequence[Document] = ()
     texts: dict[str, str] = field(init=False)  # clause id → normalised passage
-    terms: list[list[str]] = field(init=False)
     df: Counter[str] = field(init=False)
     bm25: bm25s.BM25 = field(init=False)
 
     def __post_init__(self) -> None:
         docs = {d.id: d for d in self.documents}
         self.texts = {c.id: normalize(passage(c, docs.get(c.doc_id))) for c in self.clauses}
-        self.terms = [bigrams(self.texts[c.id]) for c in self.clauses]
-        self.df = Counter(t for ts in self.terms for t in set(ts))
+        # One string per distinct bigram (interned), not one per occurrence, and the token
+        # lists dropped once indexed: 2.65 → 0.97 GB RSS at 100k clauses (bench: growth).
+        terms = [[sys.intern(t) for t in bigrams(self.texts[c.id])] for c in self.clauses]
+        self.df = Counter(t for ts in terms for t in set(ts))
         self.bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        self.bm25.index(self.terms, show_progress=False)
+        self.bm25.index(terms, show_progress=False)
 
     def idf(self, term: str) -> float:
         """Smoothed IDF; a term absent from the corpus weighs the most (it is what the guidelines
@@ -86,6 +84,7 @@ class HybridSearcher:
         dense_weight: float = 0.5,
         fusion: str = "weighted",
         rrf_k: int = 60,
+        dense_k: int = 50,
     ):
         self.clauses = list(clauses)
         self.by_id = {c.id: i for i, c in enumerate(self.clauses)}
@@ -95,16 +94,24 @@ class HybridSearcher:
         self.dense_weight = dense_weight if store is not None else 0.0
         self.fusion = fusion
         self.rrf_k = rrf_k
+        self.dense_k = dense_k
 
     def dense_scores(self, question: str) -> np.ndarray:
-        """Cosine similarity of the question with every clause (0 where Chroma returned none)."""
+        """Cosine similarity of the question with its ``dense_k`` nearest clauses; every other
+        clause gets the k-th similarity, so it rescales to 0 in the fusion as the farthest clause
+        did when all were fetched. (Fetching all N clauses from Chroma per question grows with N:
+        ~3 s at 100k clauses; see evals/reports/bench.json.)"""
         sims = np.zeros(len(self.clauses), dtype=np.float32)
         if self.store is None or self.embedder is None:
             return sims
         vector = self.embedder.encode_queries([question])[0]
-        for cid, sim in self.store.query(vector, k=len(self.clauses)):
-            if cid in self.by_id:
-                sims[self.by_id[cid]] = sim
+        hits = self.store.query(vector, k=min(self.dense_k, len(self.clauses)))
+        if hits:
+            sims[:] = hits[-1][1]
+        for cid, sim in hits:
+            i = self.by_id.get(cid)
+            if i is not None:
+                sims[i] = sim
         return sims
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
@@ -119,10 +126,21 @@ class HybridSearcher:
             d = dense - dense.min() if dense.max() > 0 else dense
             d_norm = d / d.max() if d.max() > 0 else d
             fused = (1 - self.dense_weight) * lex_norm + self.dense_weight * d_norm
-        order = np.argsort(-fused, kind="stable")[:k]
+        order = top_k(fused, k)
         return [
             Hit(self.clauses[i], float(fused[i]), float(lex_norm[i]), float(dense[i])) for i in order
         ]
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the *k* highest scores, best first: exactly ``np.argsort(-scores,
+    kind="stable")[:k]`` (ties in index order) without sorting every clause."""
+    n = len(scores)
+    if k >= n:
+        return np.argsort(-scores, kind="stable")[:k]
+    kth = np.partition(scores, n - k)[n - k]
+    cand = np.flatnonzero(scores >= kth)
+    return cand[np.argsort(-scores[cand], kind="stable")][:k]
 
 
 def _rrf(scores: np.ndarray, k: int) -> np.ndarray:
@@ -131,29 +149,44 @@ def _rrf(scores: np.ndarray, k: int) -> np.ndarray:
     return 1.0 / (k + ranks)
 
 
-class GuidelineRetriever(BaseRetriever):
-    """LangChain face of :class:`HybridSearcher`: clauses as ``Document``s with their citation
-    metadata, for chains (e.g. the optional LLM answerer) that take a retriever."""
+def _guideline_retriever() -> type:
+    """Built on first use: importing langchain_core costs ~1 s of every cold start."""
+    from langchain_core.callbacks import CallbackManagerForRetrieverRun
+    from langchain_core.documents import Document as LCDocument
+    from langchain_core.retrievers import BaseRetriever
+    from pydantic import ConfigDict
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    searcher: HybridSearcher
-    k: int = 5
+    class GuidelineRetriever(BaseRetriever):
+        """LangChain face of :class:`HybridSearcher`: clauses as ``Document``s with their citation
+        metadata, for chains (e.g. the optional LLM answerer) that take a retriever."""
 
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
-        return [
-            LCDocument(
-                page_content=h.clause.text,
-                id=h.clause.id,
-                metadata={
-                    "id": h.clause.id,
-                    "label": h.clause.label,
-                    "doc_id": h.clause.doc_id,
-                    "score": h.score,
-                    "bm25": h.bm25,
-                    "dense": h.dense,
-                },
-            )
-            for h in self.searcher.search(query, self.k)
-        ]
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        searcher: HybridSearcher
+        k: int = 5
+
+        def _get_relevant_documents(
+            self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        ) -> list[LCDocument]:
+            return [
+                LCDocument(
+                    page_content=h.clause.text,
+                    id=h.clause.id,
+                    metadata={
+                        "id": h.clause.id,
+                        "label": h.clause.label,
+                        "doc_id": h.clause.doc_id,
+                        "score": h.score,
+                        "bm25": h.bm25,
+                        "dense": h.dense,
+                    },
+                )
+                for h in self.searcher.search(query, self.k)
+            ]
+    return GuidelineRetriever
+
+
+def __getattr__(name: str):
+    if name == "GuidelineRetriever":  # `from assistant.retrieve import GuidelineRetriever` works
+        cls = globals()["GuidelineRetriever"] = _guideline_retriever()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

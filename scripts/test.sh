@@ -12,3 +12,17 @@ bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 GRADIO_ANALYTICS_ENABLED=False
 .venv/bin/python -m pytest -q "$@"
 .venv/bin/assistant eval evals/dev.jsonl --check evals/thresholds.json
+# Server mode: build the index into a real Chroma server (the venv's `chroma run`, a free loopback
+# port, readiness wait bounded at 60 s, stopped on exit) and gate on the same dev-set metrics.
+# (pytest above already compared embedded and server answers through its chroma_server fixture.)
+.venv/bin/python - <<'PY'
+import os, subprocess, sys, tempfile
+from assistant.bench import ChromaServer
+with tempfile.TemporaryDirectory(prefix="ci-chroma-") as tmp, ChromaServer(os.path.join(tmp, "data")) as server:
+    env = dict(os.environ, ASSISTANT_CHROMA_URL=server.url)
+    for cmd in (["index"], ["eval", "evals/dev.jsonl", "--check", "evals/thresholds.json",
+                            "--report", os.path.join(tmp, "reports")]):
+        print(f"server mode ({server.url}): assistant {' '.join(cmd)}", flush=True)
+        if subprocess.run([".venv/bin/assistant", *cmd], env=env).returncode:
+            sys.exit(f"server mode: `assistant {cmd[0]}` failed")
+PY
