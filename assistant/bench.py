@@ -1,7 +1,7 @@
 """``assistant bench``: warm and cold ``ask`` latency, index build, and growth to 100k clauses.
 
-    assistant bench                       # all of it (≈ 15–25 min on 2 cores)
-    assistant bench --quick               # growth 1k/10k, 40 questions, one cold run (≈ 3–5 min)
+    assistant bench                       # all of it (≈ 10–15 min on 2 cores)
+    assistant bench --quick               # growth 1k/10k, 40 questions, one cold run (≈ 2–3 min)
     assistant bench --sizes 1000 --modes embedded --skip cold
 
 Writes ``evals/reports/bench.json`` and ``bench.png`` (``--out DIR`` elsewhere) and prints a table.
