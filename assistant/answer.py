@@ -110,6 +110,7 @@ class Support:
     foreign: float  # IDF share of question words the guidelines use, but not in this clause
     covered: float  # IDF share of question words found in this clause
     foreign_words: tuple[str, ...]
+    words: int = 0  # how many content words the question has
 
     @property
     def confidence(self) -> float:
@@ -118,6 +119,8 @@ class Support:
         or when the clause holds under 10 % of it (「今天天氣怎麼樣?」: nothing in common)."""
         if self.missing_value:
             return 0.0
+        if not self.words:  # no Chinese content word at all (「'; DROP TABLE …」, 「hello」):
+            return round(self.covered, 4)  # the clause must cover 60 % of its terms outright
         return round(min(1.0 - self.foreign, 6.0 * self.covered), 4)
 
 
@@ -319,7 +322,7 @@ class Answerer:
         inside = [w for w in words if w in clause_text]
         share = sum(lex.word_idf(w) for w in foreign) / total if total else 0.0
         covered = sum(lex.word_idf(w) for w in inside) / total if total else top.coverage
-        return Support(missing, round(share, 4), round(covered, 4), foreign)
+        return Support(missing, round(share, 4), round(covered, 4), foreign, len(words))
 
     # -- answer -------------------------------------------------------------------------------
     def answer(

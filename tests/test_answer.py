@@ -146,3 +146,11 @@ def test_chroma_collection_never_gets_a_default_embedding_function(assistant_ins
     col = assistant_instance.searcher.store.collection
     assert col.configuration.get("embedding_function") is None
     assert col.configuration["hnsw"]["space"] == "cosine"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["今天天氣怎麼樣?", "'; DROP TABLE clauses; -- SELECT * FROM embeddings WHERE 1=1", "hello world"],
+)
+def test_off_topic_questions_are_refused(assistant_instance: Assistant, question: str) -> None:
+    assert assistant_instance.ask(question).refused
