@@ -9,6 +9,7 @@ tell "answerable" from "not in the guidelines" (see evals/README.md for the cali
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import unicodedata
@@ -396,7 +397,8 @@ def load_assistant(
     index_path: str | None = None, chroma_url: str | None = None, *, progress: bool = True
 ) -> Assistant:
     """Corpus → clauses → index (embedding only what changed, so the first run builds it) →
-    a ready :class:`Assistant`."""
+    a ready :class:`Assistant`; with ``ASSISTANT_LLM_URL`` set, wrapped in the optional LLM
+    phrasing of :mod:`assistant.llm` (same ``ask``, citations still verified)."""
     from .clauses import load_corpus
     from .embed import get_embedder
     from .index import ClauseStore, open_client
@@ -405,4 +407,9 @@ def load_assistant(
     embedder = get_embedder()
     store = ClauseStore(open_client(index_path, chroma_url), embedder.name)
     store.sync(corpus.clauses, embedder, corpus.documents, progress=progress)
-    return Assistant(HybridSearcher(corpus.clauses, store, embedder, corpus.documents))
+    core = Assistant(HybridSearcher(corpus.clauses, store, embedder, corpus.documents))
+    if not os.environ.get("ASSISTANT_LLM_URL"):
+        return core
+    from .llm import wrap_from_env  # only when configured: the LLM stack is optional
+
+    return wrap_from_env(core)
