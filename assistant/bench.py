@@ -236,67 +236,17 @@ def time_asks(assistant: Any, questions: list[str], passes: int = 1) -> dict[str
     }
 
 
-# ----------------------------------------------------------------------------- the proposed fix
-def top_k(scores, k: int):
-    """Indices of the *k* highest scores, best first — exactly ``np.argsort(-scores,
-    kind="stable")[:k]`` (ties in index order) without sorting every clause."""
-    import numpy as np
-
-    n = len(scores)
-    if k >= n:
-        return np.argsort(-scores, kind="stable")[:k]
-    kth = np.partition(scores, n - k)[n - k]
-    cand = np.flatnonzero(scores >= kth)
-    return cand[np.argsort(-scores[cand], kind="stable")][:k]
-
-
+# ----------------------------------------------------------------------------- before / after
 def variant_searcher(searcher: Any, dense_k: int | None) -> Any:
-    """The same searcher (same BM25 index, store, embedder) with the dense half and the final
-    ranking pinned, whatever retrieve.py currently ships:
+    """The same searcher (same BM25 index, store, embedder) with the dense half pinned,
+    whatever retrieve.py currently ships: ``dense_k=None`` — **before**: Chroma asked for every
+    clause (k = N); ``dense_k=50`` — **after**: Chroma's top 50 (the other clauses get the 50th
+    similarity and rescale to 0 in the fusion, as the farthest clause did). The final ranking
+    is retrieve.top_k, which orders exactly as the full stable argsort it replaced."""
+    import copy
 
-    * ``dense_k=None`` — **before**: Chroma asked for every clause (k = N), full ``argsort``;
-    * ``dense_k=50`` — **after** (the retrieve.py change): Chroma's top 50, other clauses get
-      the 50th similarity (they rescale to 0 in the fusion, as the farthest clause did), and a
-      partial sort (:func:`top_k`) with the same order as the full one.
-    The fusion is a copy of ``HybridSearcher.search``."""
-    import numpy as np
-
-    from .retrieve import HybridSearcher, Hit, _rrf
-    from .text import bigrams, normalize
-
-    class Pinned(HybridSearcher):
-        def dense_scores(self, question: str) -> np.ndarray:
-            sims = np.zeros(len(self.clauses), dtype=np.float32)
-            if self.store is None or self.embedder is None:
-                return sims
-            vector = self.embedder.encode_queries([question])[0]
-            k = len(self.clauses) if self._pin_k is None else min(self._pin_k, len(self.clauses))
-            hits = self.store.query(vector, k=k)
-            if hits and self._pin_k is not None:
-                sims[:] = hits[-1][1]
-            for cid, sim in hits:
-                i = self.by_id.get(cid)
-                if i is not None:
-                    sims[i] = sim
-            return sims
-
-        def search(self, question: str, k: int = 5) -> list:
-            terms = bigrams(normalize(question))
-            lex = self.lexicon.scores(terms)
-            lex_norm = lex / lex.max() if lex.max() > 0 else lex
-            dense = self.dense_scores(question)
-            if self.fusion == "rrf":
-                fused = _rrf(lex, self.rrf_k) + (_rrf(dense, self.rrf_k) if self.dense_weight else 0)
-            else:
-                d = dense - dense.min() if dense.max() > 0 else dense
-                d_norm = d / d.max() if d.max() > 0 else d
-                fused = (1 - self.dense_weight) * lex_norm + self.dense_weight * d_norm
-            order = np.argsort(-fused, kind="stable")[:k] if self._pin_k is None else top_k(fused, k)
-            return [Hit(self.clauses[i], float(fused[i]), float(lex_norm[i]), float(dense[i])) for i in order]
-
-    new = Pinned.__new__(Pinned)
-    new.__dict__.update(searcher.__dict__)
-    new._pin_k = dense_k
+    new = copy.copy(searcher)
+    new.dense_k = len(searcher.clauses) if dense_k is None else dense_k
     return new
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 
 def test_top_k_equals_a_stable_full_sort() -> None:
-    from assistant.bench import top_k
+    from assistant.retrieve import top_k
 
     rng = np.random.default_rng(1)
     for n in (3, 93, 5000):
