@@ -10,6 +10,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# The default suite tests the extractive core; an exported LLM server must not leak into it
+# (the LLM tests build their own wrapped assistant from ASSISTANT_LLM_TEST_URL).
+os.environ.pop("ASSISTANT_LLM_URL", None)
 
 REPO = Path(__file__).resolve().parent.parent
 
