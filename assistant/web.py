@@ -103,7 +103,7 @@ def copy_button(text: str) -> str:
 
 
 
-def render_card(c: "Citation", *, answer: str = "", related: bool = False) -> str:
+def render_card(c: "Citation", *, answer: str = "", related: bool = False, number: int | None = None) -> str:
     """One citation card: document, section path, clause number, verbatim text, actions.
     A *related* card (a refusal's 相關條文) highlights and offers to copy nothing — nothing in
     it is the answer — and clamps its text to two lines so the refusal itself stays in view."""
@@ -118,7 +118,7 @@ def render_card(c: "Citation", *, answer: str = "", related: bool = False) -> st
             f'<blockquote class="cite-text">{esc(c.text)}</blockquote></div>'
         )
     return (
-        f'<div class="cite-card"><div class="cite-doc">《{esc(c.doc_title)}》</div>'
+        f'<div class="cite-card"><div class="cite-doc">{f"[{number}] " if number else ""}《{esc(c.doc_title)}》</div>'
         f'<div class="cite-path">{where}</div>'
         f'<blockquote class="cite-text">{highlight(c.text, c.quote, answer)}</blockquote>'
         f'<div class="cite-actions">{copy_button(citation_string(c))}'
@@ -151,7 +151,9 @@ def render_answer(answer: "Answer", partial: str | None = None) -> str:
     else:
         parts.append(f'<div class="short-answer">{esc(answer.answer)}</div>')
         parts.append('<div class="cards-title">出處</div>')
-        parts += [render_card(c, answer=answer.answer) for c in answer.citations]
+        numbered = answer.mode == "llm"  # the LLM's sentences cite [1], [2]: number the cards
+        parts += [render_card(c, answer=answer.answer, number=i if numbered else None)
+                  for i, c in enumerate(answer.citations, 1)]
         if answer.see_also:
             items = "".join(
                 f"<li>{clause_link(c.id, c.label)}</li>" for c in answer.see_also
@@ -712,15 +714,26 @@ def build_app(
         chat = [*chat, {"role": "user", "content": render_question(question)},
                 {"role": "assistant", "content": render_pending()}]
         yield "", chat, records, history
+        stream = getattr(live.assistant, "stream", None)  # LLM mode: verified sentences as they come
         try:
-            answer = live.assistant.ask(question, history=history)
+            if stream is None:
+                answer = live.assistant.ask(question, history=history)
+            else:
+                partial = ""
+                for event in stream(question, history=history):
+                    if isinstance(event, str):
+                        partial += event
+                        chat[-1] = {"role": "assistant", "content": render_answer(None, partial=partial)}
+                        yield "", chat, records, history
+                    else:
+                        answer = event
         except Exception:  # keep the conversation usable; the traceback goes to the server log
             log.exception("answering %r failed", question)
             chat[-1] = {"role": "assistant", "content": '<div class="refusal">系統暫時無法作答,'
                         "請稍後再試;如持續出現,請聯絡管理員。</div>"}
             yield "", chat, records, history
             return
-        if not answer.refused:
+        if stream is None and not answer.refused:
             for part in _stream_steps(answer.answer):
                 chat[-1] = {"role": "assistant", "content": render_answer(answer, partial=part)}
                 yield "", chat, records, history
