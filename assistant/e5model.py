@@ -18,7 +18,6 @@ Only numpy, safetensors and tokenizers are needed (no torch).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import importlib.metadata
 import importlib.util

@@ -375,9 +375,13 @@ def passage(clause: Clause, document: Document | None = None) -> str:
     return " ".join(p for p in parts if p)
 
 
+def text_sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def passage_sha(clause: Clause, document: Document | None = None) -> str:
     """Content hash of what is embedded: a clause is re-embedded exactly when this changes."""
-    return hashlib.sha256(passage(clause, document).encode("utf-8")).hexdigest()
+    return text_sha(passage(clause, document))
 
 
 MANIFEST_KEY = "clause_manifest"  # collection metadata: hash of every (clause id, content hash)
@@ -558,7 +562,7 @@ class ClauseStore:
             )
         docs = {d.id: d for d in documents}
         texts = {c.id: passage(c, docs.get(c.doc_id)) for c in clauses}
-        shas = {i: hashlib.sha256(t.encode("utf-8")).hexdigest() for i, t in texts.items()}
+        shas = {i: text_sha(t) for i, t in texts.items()}
         manifest = _manifest(shas)
         if self._manifest() == manifest and self.count() == len(shas):
             # Unchanged since the last sync: skip reading every record's hash (8–19 s at 100k).
