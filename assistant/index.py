@@ -48,6 +48,7 @@ import numpy as np
 
 from . import config
 from .clauses import Clause, Document
+from .text import sentences
 
 import chromadb  # noqa: E402  (after config: telemetry switched off first)
 from chromadb.api.shared_system_client import SharedSystemClient  # noqa: E402
@@ -78,6 +79,7 @@ class SyncReport:
     removed: int
     unchanged: int
     seconds: float
+    sentences: int = 0  # sentence vectors embedded
 
     @property
     def embedded(self) -> int:
@@ -86,7 +88,7 @@ class SyncReport:
     def __str__(self) -> str:
         return (
             f"{self.added} added, {self.updated} re-embedded, {self.removed} removed, "
-            f"{self.unchanged} unchanged ({self.seconds:.1f} s)"
+            f"{self.unchanged} unchanged, {self.sentences} sentences embedded ({self.seconds:.1f} s)"
         )
 
 
@@ -411,8 +413,24 @@ def _metadata(clause: Clause, sha: str) -> dict[str, str | int]:
 _PASSTHROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit, IndexError_)
 
 
+SENTENCES = "__sentences"  # suffix of the companion collection holding one vector per sentence
+SENTENCE_MANIFEST_KEY = "sentence_manifest"
+
+
+def clause_sentences(clause: Clause) -> list[str]:
+    """The sentences of a clause as embedded one by one (spans of :func:`text.sentences`)."""
+    return [clause.text[a:b] for a, b in sentences(clause.text)]
+
+
+def sentence_id(clause_id: str, sentence: str) -> str:
+    """Content-addressed, so a sentence keeps its vector while its neighbours change."""
+    return f"{clause_id}@{text_sha(sentence)[:16]}"
+
+
 class ClauseStore:
-    """One Chroma collection of clause embeddings for one embedding model.
+    """One Chroma collection of clause embeddings for one embedding model, and a companion
+    collection (``<name>__sentences``) of per-sentence embeddings that the answerer uses to
+    pick the answering sentence inside a clause.
 
     Every Chroma call is guarded: a failure becomes an :class:`IndexError_` whose message names
     the store and the fix. Embedded stores take the write lock for writes and reopen a
@@ -432,7 +450,7 @@ class ClauseStore:
         self._lock_dir = lock_dir or self.path  # rebuild locks the live index, not the build dir
         self._refresh_lock = threading.Lock()
         with self._guard("open"):
-            self.collection = self._collection()
+            self._open_collections()
 
     # -- plumbing
     @property
@@ -459,15 +477,20 @@ class ClauseStore:
     def _write_lock(self):
         return index_lock(self._lock_dir) if self._lock_dir is not None else contextlib.nullcontext()
 
-    def _collection(self):
+    def _open_collections(self) -> None:
+        self.collection = self._collection()
+        self.sentences = self._collection(self.name + SENTENCES)
+
+    def _collection(self, name: str | None = None):
         # embedding_function=None: we always pass our own vectors; Chroma's default function
         # would try to download a model.
+        name = name or self.name
         try:
-            col = self.client.get_collection(self.name, embedding_function=None)
+            col = self.client.get_collection(name, embedding_function=None)
         except chromadb.errors.NotFoundError:
             with self._write_lock():
                 col = self.client.get_or_create_collection(
-                    self.name,
+                    name,
                     configuration={"hnsw": {"space": "cosine"}},
                     metadata={"embed_model": self.model_name},
                     embedding_function=None,
@@ -475,8 +498,8 @@ class ClauseStore:
         if (col.metadata or {}).get("embed_model") != self.model_name:
             # Vectors from another model are not comparable with ours: start the collection over.
             with self._write_lock():
-                self.client.delete_collection(self.name)
-            return self._collection()
+                self.client.delete_collection(name)
+            return self._collection(name)
         return col
 
     def _swapped(self) -> bool:
@@ -492,7 +515,7 @@ class ClauseStore:
             client = _open_persistent(self.path)
             self.client, self._inode = client, _CLIENT_PATHS[client][1]
             with self._guard("reopen"):
-                self.collection = self._collection()
+                self._open_collections()
             return True
 
     # -- reading
@@ -534,8 +557,18 @@ class ClauseStore:
                 if not isinstance(exc.__cause__, chromadb.errors.NotFoundError):
                     raise
                 with self._guard("reopen"):
-                    self.collection = self._collection()
+                    self._open_collections()
         return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
+
+    def sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored sentence embeddings by :func:`sentence_id` (missing ids are left out: a store
+        synced with ``sentences=False`` has none, and the answerer then ranks sentences by
+        words alone)."""
+        if not ids:
+            return {}
+        with self._guard("read"):
+            got = self.sentences.get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
     # -- writing
     def _plan(self, clauses: Sequence[Clause], shas: dict[str, str]) -> tuple[list[str], list[Clause], int]:
@@ -549,10 +582,12 @@ class ClauseStore:
     def sync(
         self, clauses: Sequence[Clause], encoder: PassageEncoder,
         documents: Sequence[Document] = (), *, batch: int = 16, progress: bool = True,
+        sentences: bool = True,
     ) -> SyncReport:
-        """Make the collection hold exactly *clauses*, embedding only what changed. The write
-        lock is taken only when something must change, and the plan is redone under it (a
-        concurrent run may have done the work already)."""
+        """Make the collection hold exactly *clauses* (and, with *sentences*, the sentence
+        collection exactly their sentences), embedding only what changed. The write lock is
+        taken only when something must change, and the plan is redone under it (a concurrent
+        run may have done the work already)."""
         start = time.perf_counter()
         self.refresh()
         if not clauses and self.count():
@@ -564,33 +599,78 @@ class ClauseStore:
         texts = {c.id: passage(c, docs.get(c.doc_id)) for c in clauses}
         shas = {i: text_sha(t) for i, t in texts.items()}
         manifest = _manifest(shas)
-        if self._manifest() == manifest and self.count() == len(shas):
-            # Unchanged since the last sync: skip reading every record's hash (8–19 s at 100k).
-            return SyncReport(0, 0, 0, len(clauses), time.perf_counter() - start)
-        stale, todo, added = self._plan(clauses, shas)
-        if stale or todo or self._manifest() != manifest:
-            with self._write_lock():
-                self.refresh()
-                stale, todo, added = self._plan(clauses, shas)
-                self._apply(stale, todo, texts, shas, encoder, batch, progress)
-                self._set_manifest(manifest)
+        stale, todo, added = [], [], 0
+        # Unchanged since the last sync: skip reading every record's hash (8–19 s at 100k).
+        if not (self._manifest() == manifest and self.count() == len(shas)):
+            stale, todo, added = self._plan(clauses, shas)
+            if stale or todo or self._manifest() != manifest:
+                with self._write_lock():
+                    self.refresh()
+                    stale, todo, added = self._plan(clauses, shas)
+                    self._apply(stale, todo, texts, shas, encoder, batch, progress)
+                    self._set_manifest(MANIFEST_KEY, manifest)
+        embedded_sentences = self._sync_sentences(clauses, encoder, batch, progress) if sentences else 0
         return SyncReport(
             added=added,
             updated=len(todo) - added,
             removed=len(stale),
             unchanged=len(clauses) - len(todo),
             seconds=time.perf_counter() - start,
+            sentences=embedded_sentences,
         )
 
-    def _manifest(self) -> str | None:
-        return str((self.collection.metadata or {}).get(MANIFEST_KEY) or "") or None
+    def _sync_sentences(self, clauses: Sequence[Clause], encoder: PassageEncoder, batch: int,
+                        progress: bool) -> int:
+        """Ids are content hashes, so the wanted set of ids is the whole plan: embed the ids the
+        collection lacks, delete the ones no clause has any more."""
+        wanted = {sentence_id(c.id, t): t for c in clauses for t in clause_sentences(c)}
+        manifest = _manifest(dict.fromkeys(wanted, ""))
+        if self._manifest(SENTENCE_MANIFEST_KEY) == manifest:
+            return 0
+        with self._write_lock():
+            self.refresh()
+            stored = set(self._ids(self.sentences))
+            todo = [i for i in wanted if i not in stored]
+            stale = [i for i in stored if i not in wanted]
+            if stale:
+                with self._guard("delete"):
+                    self.sentences.delete(ids=stale)
+            from tqdm.auto import tqdm
 
-    def _set_manifest(self, manifest: str) -> None:
+            for n in tqdm(range(0, len(todo), batch), desc="embedding sentences", unit="batch",
+                          disable=not progress or not todo):
+                part = todo[n : n + batch]
+                vectors = encoder.encode_passages([wanted[i] for i in part])
+                with self._guard("write"):
+                    self.sentences.upsert(
+                        ids=part, embeddings=np.asarray(vectors, dtype=np.float32),
+                        documents=[wanted[i] for i in part],
+                        metadatas=[{"clause_id": i.rsplit("@", 1)[0]} for i in part],
+                    )
+            self._set_manifest(SENTENCE_MANIFEST_KEY, manifest)
+        return len(todo)
+
+    def _ids(self, collection, page: int = 5000) -> list[str]:
+        out: list[str] = []
+        with self._guard("read"):
+            while True:
+                got = collection.get(include=[], limit=page, offset=len(out))
+                out.extend(got["ids"])
+                if len(got["ids"]) < page:
+                    return out
+
+    def _manifest(self, key: str = MANIFEST_KEY) -> str | None:
+        """The manifest recorded by the last complete sync (on the collection it describes)."""
+        col = self.sentences if key == SENTENCE_MANIFEST_KEY else self.collection
+        return str((col.metadata or {}).get(key) or "") or None
+
+    def _set_manifest(self, key: str, manifest: str) -> None:
+        name = self.name + SENTENCES if key == SENTENCE_MANIFEST_KEY else self.name
         with self._guard("write"):
-            fresh = self.client.get_collection(self.name, embedding_function=None)
+            fresh = self.client.get_collection(name, embedding_function=None)
             meta = {k: v for k, v in (fresh.metadata or {}).items() if not k.startswith("hnsw:")}
-            fresh.modify(metadata={**meta, MANIFEST_KEY: manifest})
-            self.collection = self.client.get_collection(self.name, embedding_function=None)
+            fresh.modify(metadata={**meta, key: manifest})
+            self._open_collections()
 
     def _apply(self, stale, todo, texts, shas, encoder, batch, progress) -> None:
         if stale:
@@ -664,12 +744,15 @@ def rebuild(
 def _rebuild_remote(url, clauses, encoder, documents, progress) -> SyncReport:
     client = open_client(url=url)
     fresh = f"{config.COLLECTION}__building"
-    with contextlib.suppress(Exception):
-        client.delete_collection(fresh)
+    for name in (fresh, fresh + SENTENCES):
+        with contextlib.suppress(Exception):
+            client.delete_collection(name)
     store = ClauseStore(client, encoder.name, collection=fresh)
     report = store.sync(clauses, encoder, documents, progress=progress)
     with store._guard("swap"):
-        with contextlib.suppress(chromadb.errors.NotFoundError):
-            client.delete_collection(config.COLLECTION)
-        store.collection.modify(name=config.COLLECTION)
+        for live, built in ((config.COLLECTION, store.collection),
+                            (config.COLLECTION + SENTENCES, store.sentences)):
+            with contextlib.suppress(chromadb.errors.NotFoundError):
+                client.delete_collection(live)
+            built.modify(name=live)
     return report

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +18,7 @@ import bm25s
 import numpy as np
 
 from .clauses import Clause, Document
-from .index import ClauseStore, passage
+from .index import ClauseStore, passage, sentence_id
 from .text import bigrams, normalize
 
 
@@ -95,6 +95,8 @@ class HybridSearcher:
         self.fusion = fusion
         self.rrf_k = rrf_k
         self.dense_k = dense_k
+        # Sentence vectors are content-addressed (immutable per id): cache what was fetched.
+        self._sentence_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def dense_scores(self, question: str) -> np.ndarray:
         """Cosine similarity of the question with its ``dense_k`` nearest clauses; every other
@@ -113,6 +115,24 @@ class HybridSearcher:
             if i is not None:
                 sims[i] = sim
         return sims
+
+    SENTENCE_CACHE = 20_000
+
+    def sentence_similarity(self, question: str, sentences: Sequence[tuple[str, str]]) -> list[float | None]:
+        """Cosine similarity of the question with each (clause id, sentence text), from the
+        store's sentence collection; None where the store has no vector for it (a store synced
+        without sentences, or no store at all)."""
+        if self.store is None or self.embedder is None or not sentences:
+            return [None] * len(sentences)
+        ids = [sentence_id(cid, text) for cid, text in sentences]
+        cache = self._sentence_cache
+        missing = [i for i in dict.fromkeys(ids) if i not in cache]
+        if missing:
+            cache.update(self.store.sentence_vectors(missing))
+            while len(cache) > self.SENTENCE_CACHE:
+                cache.popitem(last=False)
+        vector = self.embedder.encode_queries([question])[0]
+        return [float(cache[i] @ vector) if i in cache else None for i in ids]
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
         terms = bigrams(normalize(question))

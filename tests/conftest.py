@@ -87,10 +87,14 @@ class ReplayEncoder:
 
         got = store.collection.get(include=["embeddings", "metadatas"])
         self.vectors = {m["sha"]: np.asarray(e, dtype=np.float32) for m, e in zip(got["metadatas"], got["embeddings"])}
+        self._sha = lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()
+        sent = store.sentences.get(include=["embeddings", "documents"])  # one vector per sentence
+        self.vectors.update(
+            (self._sha(t), np.asarray(e, dtype=np.float32)) for t, e in zip(sent["documents"], sent["embeddings"])
+        )
         self.embedder = embedder
         self.name = embedder.name
         self.real_calls = 0
-        self._sha = lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()
 
     def encode_passages(self, texts: list[str]):
         import numpy as np
