@@ -313,6 +313,33 @@ def answer_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_LEVEL_NAMES = {"乡镇": "鄉鎮", "县": "縣", "社区": "社區"}
+
+
+def _as_typed(word: str, question: str) -> str:
+    """*word* (normalised) as the user wrote it: normalisation keeps offsets, so slice the
+    original question (Traditional stays Traditional)."""
+    i = normalize(question).find(word)
+    return question[i : i + len(word)] if i >= 0 else word
+
+
+def refusal_reason(support: Support, question: str) -> str:
+    """One line telling the cadre why the guidelines' closest clauses do not answer."""
+    if support.unknown_quantity:
+        return f"指引中沒有提到「{_as_typed(support.unknown_quantity, question)}」。"
+    if support.scope_conflict:
+        asked, stated = (_LEVEL_NAMES.get(x, x) for x in support.scope_conflict)
+        return f"最接近的條文講的是{stated}級的規定,不是{asked}。"
+    if support.missing_value:
+        return "最接近的條文沒有給出所問的數字。"
+    if support.off_topic:
+        return "指引中沒有與這個問題相關的內容。"
+    if support.foreign_words:
+        words = "、".join(f"「{_as_typed(w, question)}」" for w in support.foreign_words[:3])
+        return f"最接近的條文沒有提到{words}。"
+    return "指引中沒有與這個問題相符的內容。"
+
+
 class Answerer:
     """Picks the clause, sentence and span that answer a question, or refuses."""
 
@@ -481,9 +508,11 @@ class Answerer:
             return Answer(question, REFUSAL, True, [], []), ev
         top = ev[0]
         closest = max((e.closest for e in ev if e.closest is not None), default=None)
-        confidence = self.support(asked, top, closest).confidence
+        support = self.support(asked, top, closest)
+        confidence = support.confidence
         if confidence < self.refuse_below:
-            return Answer(question, REFUSAL, True, [], cites[:3], confidence=confidence), ev
+            why = refusal_reason(support, asked)
+            return Answer(question, REFUSAL, True, [], cites[:3], confidence=confidence, note=why), ev
         text = self.span(question, top.hit.clause, top.sentence, asked)
         return Answer(question, text, False, cites[:1], cites[1:3], confidence=confidence), ev
 
@@ -526,7 +555,7 @@ class Assistant:
         k_out = k or self.k
         answer.see_also = answer.see_also[: max(0, k_out - len(answer.citations))]
         if len(question) > MAX_QUESTION_CHARS:
-            answer.note = f"問題過長,只按前{MAX_QUESTION_CHARS}字作答。"
+            answer.note = " ".join(filter(None, [f"問題過長,只按前{MAX_QUESTION_CHARS}字作答。", answer.note]))
         t2 = time.perf_counter()
         answer.timing_ms = {
             "retrieve": round((t1 - t0) * 1000, 2),

@@ -142,6 +142,8 @@ def render_answer(answer: "Answer", partial: str | None = None) -> str:
     parts = []
     if answer.refused:
         parts.append(f'<div class="refusal">{esc(answer.answer)}</div>')
+        if answer.note:  # why: 「指引中沒有提到「獎金」。」
+            parts.append(f'<div class="note">{esc(answer.note)}</div>')
         if answer.see_also:
             parts.append(
                 '<div class="refusal-hint">以下條文與問題最接近,但沒有直接回答,僅供參考。</div>'
@@ -162,7 +164,7 @@ def render_answer(answer: "Answer", partial: str | None = None) -> str:
                 f'<details class="see-also"><summary>另見相關條文({len(answer.see_also)})'
                 f"</summary><ul>{items}</ul></details>"
             )
-    if answer.note:
+    if answer.note and not answer.refused:
         parts.append(f'<div class="note">{esc(answer.note)}</div>')
     return f'<div class="answer">{"".join(parts)}</div>'
 

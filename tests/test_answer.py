@@ -222,6 +222,13 @@ def test_hard_negatives_are_refused_for_the_right_reason(
     ev = answerer.evidence(question, assistant_instance.searcher.search(question, answerer.candidates))
     closest = max(e.closest for e in ev if e.closest is not None)
     assert getattr(answerer.support(question, ev[0], closest), signal)
+    assert answer.note  # the cadre is told why
+
+
+def test_a_refusal_says_why_in_the_users_script(assistant_instance: Assistant) -> None:
+    assert "縣級" in assistant_instance.ask("鄉鎮黨員服務中心建設,縣財政補助多少萬元?").note
+    assert "「獎金」" in assistant_instance.ask("評上五星的黨員每年能拿多少獎金?").note
+    assert "「奖金」" in assistant_instance.ask("评上五星的党员每年能拿多少奖金?").note
 
 
 def test_the_answerable_twin_of_a_hard_negative_is_answered(assistant_instance: Assistant) -> None:

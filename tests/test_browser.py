@@ -130,9 +130,10 @@ def test_cadre_journey(page, app):
     assert page.locator("[data-testid=bot] .answer").count() == 2  # the conversation is still there
 
 
-def test_refusal_names_related_clauses(page):
-    answer = ask(page, "鄉鎮紀委書記的月工資是多少?")
+def test_refusal_says_why_and_names_related_clauses(page):
+    answer = ask(page, "鄉鎮黨員服務中心建設,縣財政補助多少萬元?")  # the 15萬元 is for the 縣級 centre
     assert answer.locator(".refusal").inner_text() == "指引中沒有找到這個問題的答案。"
+    assert "縣級" in answer.locator(".note").inner_text()
     assert "相關條文" in answer.inner_text() and answer.locator(".cite-card").count() >= 1
     assert answer.locator("mark").count() == 0  # nothing is presented as the answer
     page.screenshot(path=str(SHOTS / "refusal.png"))

@@ -92,6 +92,7 @@ def test_ask_api_refuses_with_related_clauses(client):
     got = client.predict("鄉鎮紀委書記的月工資是多少?", api_name="/ask")
     assert got["refused"] and got["answer"] == REFUSAL
     assert got["citations"] == [] and got["see_also"]
+    assert got["note"] == "最接近的條文沒有給出所問的數字。"
 
 
 def test_chat_events_are_not_public_api(client):
