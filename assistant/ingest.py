@@ -384,7 +384,7 @@ def _page_lines(chunks: list[tuple[str, list[float], list[float], float]], page:
     lines: list[_Line] = []
     cur: _Line | None = None
     for text, cm, tm, font_size in chunks:
-        a, b, c, d, e, f = (
+        _, _, c, d, e, f = (  # full matrix product; only the scale (c, d) and origin (e, f) are used
             tm[0] * cm[0] + tm[1] * cm[2], tm[0] * cm[1] + tm[1] * cm[3],
             tm[2] * cm[0] + tm[3] * cm[2], tm[2] * cm[1] + tm[3] * cm[3],
             tm[4] * cm[0] + tm[5] * cm[2] + cm[4], tm[4] * cm[1] + tm[5] * cm[3] + cm[5],

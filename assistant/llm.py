@@ -44,7 +44,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .answer import Answer, Assistant, Citation, clean_question, is_followup, strip_instructions
+from .answer import Answer, Assistant, Citation
+from .question import clean_question, is_followup, strip_instructions
 from .config import REPO
 from .text import bigrams, normalize, sentences
 

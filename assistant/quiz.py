@@ -1064,7 +1064,7 @@ def to_markdown(quiz: Quiz, corpus: Corpus | None = None) -> str:
                 lines += [""] + _md_options(it.options)
             lines.append("")
     lines += ['<div style="page-break-before: always"></div>', "", "---", "",
-              f"# 參考答案與出處", "", f"*{_md(quiz.title)}*", ""]
+              "# 參考答案與出處", "", f"*{_md(quiz.title)}*", ""]
     for part, kind in enumerate(k for k in KINDS if counts[k]):
         lines += [f"## {_SECTION_NUMERALS[part]}、{KIND_NAMES[kind]}", ""]
         for it in (i for i in items if i.kind == kind):

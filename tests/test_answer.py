@@ -185,17 +185,17 @@ def test_instructions_inside_a_question_do_not_change_the_refusal(assistant_inst
     ],
 )
 def test_a_quantity_answer_carries_the_unit_asked_for(question: str, gives: str, does_not_give: str) -> None:
-    from assistant.answer import _novel, _type_pattern
+    from assistant.question import gives_value, wanted_value
 
     q = normalize(question)
-    pattern = _type_pattern(q)
+    pattern = wanted_value(q)
     assert pattern is not None
-    assert _novel(pattern, normalize(gives), q)
-    assert not _novel(pattern, normalize(does_not_give), q)
+    assert gives_value(pattern, normalize(gives), q)
+    assert not gives_value(pattern, normalize(does_not_give), q)
 
 
 def test_scope_conflict_names_the_level_asked_and_the_level_stated() -> None:
-    from assistant.answer import scope_conflict
+    from assistant.question import scope_conflict
 
     sentence = normalize("縣財政安排15萬元專項經費,用于縣級黨員服務中心建設。")
     assert scope_conflict(normalize("鄉鎮黨員服務中心建設,縣財政補助多少萬元?"), sentence) == ("乡镇", "县")

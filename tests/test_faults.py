@@ -41,7 +41,7 @@ def _cli(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = No
 
 # ----------------------------------------------------------------------------- questions
 def _surrogates_cleaned() -> bool:
-    from assistant.answer import clean_question
+    from assistant.question import clean_question
 
     return "\ud800" not in clean_question("\ud800")
 

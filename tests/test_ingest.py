@@ -24,7 +24,6 @@ from assistant.ingest import (
     decode_text,
     extract_text,
     list_documents,
-    markdown_to_text,
     remove_documents,
 )
 
