@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate evals/dev.jsonl and evals/heldout.jsonl against corpus/guidelines.txt.
+"""Validate evals/dev.jsonl, evals/heldout.jsonl and evals/fresh.jsonl against corpus/guidelines.txt.
 
 Standard library only. Run from anywhere:  python3 evals/check_sets.py
 Exit status 0 when both sets pass, 1 otherwise (every problem is printed).
@@ -32,7 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus" / "guidelines.txt"
-SETS = {"dev": ROOT / "evals" / "dev.jsonl", "heldout": ROOT / "evals" / "heldout.jsonl"}
+SETS = {"dev": ROOT / "evals" / "dev.jsonl", "heldout": ROOT / "evals" / "heldout.jsonl",
+        "fresh": ROOT / "evals" / "fresh.jsonl"}
 
 TYPES = ("fact", "number", "list", "simplified", "paraphrase", "followup", "unanswerable")
 KEYS = {"id": str, "question": str, "answers": list, "gold": list, "answerable": bool,
@@ -46,6 +47,9 @@ REQUIRE = {
     "heldout": {"total": 30, "per_doc": 3,
                 "types": {"number": 3, "fact": 3, "list": 2, "simplified": 3,
                           "paraphrase": 3, "followup": 2, "unanswerable": 5}},
+    # Written after the refusal gates, to check them on unseen questions; never tuned on.
+    "fresh": {"total": 20, "per_doc": 1,
+              "types": {"fact": 3, "paraphrase": 3, "unanswerable": 8}},
 }
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff"
