@@ -58,12 +58,14 @@ _QUANTITY = {
     "times": re.compile(rf"{_NUM}次"),
 }
 _DURATION_UNIT = r"(?:年|届|个月|月|季度|周|天|日|小时|分钟|学期)"
+# 「多少獎金」, 「月工資是多少」: what is asked is an amount of money.
+_MONEY_WORD = r"钱|经费|资金|奖金|补助|补贴|津贴|报酬|工资|薪|费用"
 _ASKS_UNIT = [
     # 「多久…述職一次」「幾年一次」「每幾年」: how often, not how long.
     ("frequency", re.compile(rf"(?:几|多少|多久|多长时间?).*一次|每(?:几|多少){_DURATION_UNIT}")),
     ("duration", re.compile(rf"(?:几|多少)个?{_DURATION_UNIT}|多久|多长时间|多少时间|多长")),
     ("people", re.compile(r"(?:几|多少)(?:个人|名|位|人)")),
-    ("money", re.compile(r"多少(?:万元|元|钱|经费|资金|奖金|补助|补贴|报酬|工资|薪)")),
+    ("money", re.compile(rf"多少(?:万元|元|{_MONEY_WORD})|(?:{_MONEY_WORD})[^,,。??]{{0,4}}多少")),
     ("times", re.compile(r"(?:几|多少)次")),
 ]
 # 「每年能拿多少獎金?」: what is counted follows the interrogative and an optional measure word.
@@ -240,7 +242,8 @@ def quoted_names(normalized_question: str) -> list[str]:
 
 
 def counted_thing(normalized_question: str) -> str:
-    """What a 多少/幾 question counts, as one word (「每年能拿多少獎金」 → 奖金), or ""."""
+    """What a 多少/幾 question counts, as one word (「每年能拿多少獎金」 → 奖金), or "". Only what
+    follows: before the interrogative it is as often the thing's name (「熱線號碼是多少」)."""
     m = _ASKED_THING.search(normalized_question)
     rest = m.group(1) if m else ""
     rest = rest[1:] if rest[:1] in _MEASURE_CHARS else rest

@@ -225,6 +225,13 @@ def test_hard_negatives_are_refused_for_the_right_reason(
     assert answer.note  # the cadre is told why
 
 
+@pytest.mark.parametrize("question", ["鄉鎮紀委書記的月工資是多少?", "乡镇纪委书记的月工资是多少?"])
+def test_an_amount_of_money_is_not_answered_with_an_age(assistant_instance: Assistant, question: str) -> None:
+    # The Simplified form once picked 「以40歲左右的干部為主體」: a number, but not money.
+    answer = assistant_instance.ask(question)
+    assert answer.refused, answer.answer
+
+
 def test_a_refusal_says_why_in_the_users_script(assistant_instance: Assistant) -> None:
     assert "縣級" in assistant_instance.ask("鄉鎮黨員服務中心建設,縣財政補助多少萬元?").note
     assert "「獎金」" in assistant_instance.ask("評上五星的黨員每年能拿多少獎金?").note
