@@ -28,6 +28,18 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _s2tw() -> opencc.OpenCC:
+    return opencc.OpenCC("s2tw")
+
+
+def corpus_script(text: str) -> str:
+    """*text* in the script the guidelines are written (and embedded) in: Traditional, Taiwan
+    forms (群, 裡; OpenCC's plain ``s2t`` writes 羣, 裏). Used for what the embedding model sees
+    of a question, so 「乡镇」 and 「鄉鎮」 get one vector; a Traditional question is unchanged."""
+    return _s2tw().convert(text)
+
+
 def fold_width(text: str) -> str:
     """Full-width ASCII (１０年, ＡＢ) → half-width; one character in, one out."""
     return "".join(

@@ -35,6 +35,20 @@ def test_simplified_and_traditional_questions_agree(assistant_instance: Assistan
     assert [c.id for c in simp.citations] == [c.id for c in trad.citations]
 
 
+def test_every_eval_question_gets_the_same_outcome_in_either_script(assistant_instance: Assistant) -> None:
+    import opencc
+
+    t2s, s2tw = opencc.OpenCC("t2s"), opencc.OpenCC("s2tw")
+    differ = []
+    for name in ("dev", "heldout", "fresh"):
+        for item in load_items(REPO / "evals" / f"{name}.jsonl"):
+            a, b = (assistant_instance.ask(conv.convert(item.question)) for conv in (t2s, s2tw))
+            key = lambda x: (x.refused, x.answer, [c.id for c in x.citations])  # noqa: E731
+            if key(a) != key(b):
+                differ.append(item.id)
+    assert not differ, f"answered differently in Simplified and Traditional: {differ}"
+
+
 def test_every_answer_is_a_verbatim_span_of_its_cited_clause(assistant_instance: Assistant) -> None:
     items = load_items(REPO / "evals" / "dev.jsonl")
     answered = 0
