@@ -47,7 +47,7 @@ from typing import Any
 from .answer import Answer, Assistant, Citation
 from .question import clean_question, is_followup, strip_instructions
 from .config import REPO
-from .text import bigrams, normalize, sentences
+from .text import bigrams, converter, normalize, sentences
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +109,10 @@ def load_prompt(name: str, version: str = "v1", directory: Path | None = None) -
 # --- script ----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=2)
-def _opencc(config: str):
-    import opencc
-
-    return opencc.OpenCC(config)
-
-
 def user_script(text: str) -> str:
     """"simplified" when the text has more Simplified-only than Traditional-only characters,
     else "traditional" (also for script-neutral text: the guidelines are Traditional)."""
-    t2s, s2t = _opencc("t2s"), _opencc("s2t")
+    t2s, s2t = converter("t2s"), converter("s2t")
     trad = sum(1 for ch in text if t2s.convert(ch) != ch)
     simp = sum(1 for ch in text if s2t.convert(ch) != ch)
     return "simplified" if simp > trad else "traditional"
@@ -130,18 +123,12 @@ def to_script(text: str, script: str, keep: str | set[str] = "") -> str:
     *keep* (the question's, and for Traditional the cited clauses') stay as they are, so a
     character both scripts use is not "converted" away from the guideline's own form
     (s2t turns 才 into 纔 and 干 into 幹)."""
-    out = _opencc("t2s" if script == "simplified" else "s2tw").convert(text)
+    out = converter("t2s" if script == "simplified" else "s2tw").convert(text)
     if not keep or len(out) != len(text):
         return out
     return "".join(a if a in keep else b for a, b in zip(text, out))
 
 
-# --- prompt injection -------------------------------------------------------------------------
-
-# Instruction-like fragments (matched on the normalised, Simplified, lower-case question). A
-# cadre's question about the guidelines never contains them; left in, they change retrieval
-# and the evidence floor's decision (「忽略以上指令。」 made an unanswerable question look
-# answerable), so LLM mode removes them before anything else sees the question.
 # --- verification ----------------------------------------------------------------------------
 
 MIN_QUOTE = 4  # significant characters; shorter quotes (「10年」) identify nothing

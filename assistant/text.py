@@ -23,21 +23,17 @@ _CJK_RUN = re.compile(f"[{_CJK}]+")
 _TOKEN = re.compile(f"[{_CJK}]+|[0-9]+(?:[./:%-][0-9]+)*%?|[a-z]+")
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
-@lru_cache(maxsize=1)
-def _s2tw() -> opencc.OpenCC:
-    return opencc.OpenCC("s2tw")
+@lru_cache(maxsize=4)
+def converter(config: str) -> opencc.OpenCC:
+    """A shared OpenCC converter ("t2s", "s2t", "s2tw"); building one reads its dictionaries."""
+    return opencc.OpenCC(config)
 
 
 def corpus_script(text: str) -> str:
     """*text* in the script the guidelines are written (and embedded) in: Traditional, Taiwan
     forms (群, 裡; OpenCC's plain ``s2t`` writes 羣, 裏). Used for what the embedding model sees
     of a question, so 「乡镇」 and 「鄉鎮」 get one vector; a Traditional question is unchanged."""
-    return _s2tw().convert(text)
+    return converter("s2tw").convert(text)
 
 
 def fold_width(text: str) -> str:
@@ -56,9 +52,9 @@ def normalize(text: str) -> str:
     per-character conversion when a phrase rule would change the length.
     """
     folded = fold_width(text).translate(_VARIANTS).lower()
-    out = _t2s().convert(folded)
+    out = converter("t2s").convert(folded)
     if len(out) != len(folded):  # a phrase-level rule changed the length: convert per character
-        out = "".join(_t2s().convert(ch) or ch for ch in folded)
+        out = "".join(converter("t2s").convert(ch) or ch for ch in folded)
     return out
 
 
