@@ -23,7 +23,7 @@ from .question import (
     wanted_value, without_exceptions,
 )
 from .retrieve import Hit, HybridSearcher
-from .text import bigrams, fragments, is_cjk, normalize, sentences
+from .text import bigrams, corpus_script, fragments, is_cjk, normalize, sentences
 
 REFUSAL = "指引中沒有找到這個問題的答案。"
 # Below this cosine between the question and its closest candidate sentence, nothing in the
@@ -116,9 +116,6 @@ def answer_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-_LEVEL_NAMES = {"乡镇": "鄉鎮", "县": "縣", "社区": "社區"}
-
-
 def _as_typed(word: str, question: str) -> str:
     """*word* (normalised) as the user wrote it: normalisation keeps offsets, so slice the
     original question (Traditional stays Traditional)."""
@@ -126,12 +123,18 @@ def _as_typed(word: str, question: str) -> str:
     return question[i : i + len(word)] if i >= 0 else word
 
 
+def closest_sentence(evidence: Sequence[Evidence]) -> float | None:
+    """The best cosine of the question with any candidate clause's sentence (None without
+    sentence vectors): the off-topic gate's input."""
+    return max((e.closest for e in evidence if e.closest is not None), default=None)
+
+
 def refusal_reason(support: Support, question: str) -> str:
     """One line telling the cadre why the guidelines' closest clauses do not answer."""
     if support.unknown_quantity:
         return f"指引中沒有提到「{_as_typed(support.unknown_quantity, question)}」。"
     if support.scope_conflict:
-        asked, stated = (_LEVEL_NAMES.get(x, x) for x in support.scope_conflict)
+        asked, stated = (corpus_script(x) for x in support.scope_conflict)
         return f"最接近的條文講的是{stated}級的規定,不是{asked}。"
     if support.missing_value:
         return "最接近的條文沒有給出所問的數字。"
@@ -193,7 +196,7 @@ class Answerer:
             coverage = self._weighted(q_terms, set(bigrams(searched)))
             cands = [(a, b, next(sims)) for a, b in spans[hit.clause.id]]
             known = [c for _, _, c in cands if c is not None]
-            top_sim = max(known, default=0.0)
+            closest = max(known) if known else None
             best, best_score = (0, len(text)), -1.0
             for start, end, sim in cands:
                 s_norm = norm[start:end]
@@ -214,12 +217,12 @@ class Answerer:
                 # Meaning where the words differ (「剛上任」 / 「新任」): the sentence's own
                 # embedding, relative to the clause's closest sentence.
                 if sim is not None:
-                    score += self.sentence_weight * (sim - top_sim)
+                    score += self.sentence_weight * (sim - closest)
                 if score > best_score:
                     best, best_score = (start, end), score
             w_ret, w_cov, w_sent = self.weights
             rank = w_ret * hit.score + w_cov * coverage + w_sent * best_score
-            out.append(Evidence(hit, coverage, best, best_score, rank, max(known) if known else None))
+            out.append(Evidence(hit, coverage, best, best_score, rank, closest))
         out.sort(key=lambda e: -e.rank_score)
         return out
 
@@ -307,8 +310,7 @@ class Answerer:
         if not ev:
             return Answer(question, REFUSAL, True, [], []), ev
         top = ev[0]
-        closest = max((e.closest for e in ev if e.closest is not None), default=None)
-        support = self.support(asked, top, closest)
+        support = self.support(asked, top, closest_sentence(ev))
         confidence = support.confidence
         if confidence < self.refuse_below:
             why = refusal_reason(support, asked)

@@ -203,22 +203,13 @@ def scope_conflict(question: str, sentence: str) -> tuple[str, str] | None:
         head = next((rest[:n] for n in range(len(rest), 3, -1) if rest[:n] in sentence), None)
         if head is None:
             continue
-        stated = [_LEVEL_BEFORE.search(sentence[max(0, i - 3) : i]) for i in _find_all(sentence, head)]
+        at = [m.start() for m in re.finditer(f"(?={re.escape(head)})", sentence)]  # overlapping too
+        stated = [_LEVEL_BEFORE.search(sentence[max(0, i - 3) : i]) for i in at]
         levels = {_SAME_LEVEL.get(x.group(1), x.group(1)) if x else None for x in stated}
         asked = _SAME_LEVEL.get(level, level)
         if None not in levels and asked not in levels:
             return asked, sorted(levels)[0]
     return None
-
-
-def _find_all(text: str, sub: str) -> list[int]:
-    out, i = [], text.find(sub)
-    while i >= 0:
-        out.append(i)
-        i = text.find(sub, i + 1)
-    return out
-
-
 
 
 def asks_list(normalized_question: str) -> bool:

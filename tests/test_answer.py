@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import REFUSAL, Assistant
+from assistant.answer import REFUSAL, Assistant, closest_sentence
 from assistant.evaluate import check, evaluate, load_items
 from assistant.text import normalize
 
@@ -234,8 +234,7 @@ def test_hard_negatives_are_refused_for_the_right_reason(
     assert answer.refused, answer.answer
     answerer = assistant_instance.answerer
     ev = answerer.evidence(question, assistant_instance.searcher.search(question, answerer.candidates))
-    closest = max(e.closest for e in ev if e.closest is not None)
-    assert getattr(answerer.support(question, ev[0], closest), signal)
+    assert getattr(answerer.support(question, ev[0], closest_sentence(ev)), signal)
     assert answer.note  # the cadre is told why
 
 
