@@ -524,17 +524,25 @@ class ClauseStore:
         with self._guard("count"):
             return self.collection.count()
 
-    def stored_hashes(self, page: int = 5000) -> dict[str, str]:
-        """Clause id → stored content hash (paged: a server sends at most *page* records at once)."""
-        out: dict[str, str] = {}
-        with self._guard("read"):
-            offset = 0
-            while True:
-                got = self.collection.get(include=["metadatas"], limit=page, offset=offset)
-                out.update((i, str((m or {}).get("sha", ""))) for i, m in zip(got["ids"], got["metadatas"]))
-                if len(got["ids"]) < page:
-                    return out
-                offset += page
+    def _pages(self, collection, include: list[str], page: int = 5000) -> Iterator[dict]:
+        """Every record of *collection*, a page at a time (a server sends at most *page* records
+        at once)."""
+        offset = 0
+        while True:
+            with self._guard("read"):
+                got = collection.get(include=include, limit=page, offset=offset)
+            yield got
+            if len(got["ids"]) < page:
+                return
+            offset += page
+
+    def stored_hashes(self) -> dict[str, str]:
+        """Clause id → stored content hash."""
+        return {
+            i: str((m or {}).get("sha", ""))
+            for got in self._pages(self.collection, ["metadatas"])
+            for i, m in zip(got["ids"], got["metadatas"])
+        }
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The *k* nearest clauses as (id, cosine similarity), best first (fewer when the
@@ -629,7 +637,7 @@ class ClauseStore:
             return 0
         with self._write_lock():
             self.refresh()
-            stored = set(self._ids(self.sentences))
+            stored = {i for got in self._pages(self.sentences, []) for i in got["ids"]}
             todo = [i for i in wanted if i not in stored]
             stale = [i for i in stored if i not in wanted]
             if stale:
@@ -649,15 +657,6 @@ class ClauseStore:
                     )
             self._set_manifest(SENTENCE_MANIFEST_KEY, manifest)
         return len(todo)
-
-    def _ids(self, collection, page: int = 5000) -> list[str]:
-        out: list[str] = []
-        with self._guard("read"):
-            while True:
-                got = collection.get(include=[], limit=page, offset=len(out))
-                out.extend(got["ids"])
-                if len(got["ids"]) < page:
-                    return out
 
     def _manifest(self, key: str = MANIFEST_KEY) -> str | None:
         """The manifest recorded by the last complete sync (on the collection it describes)."""

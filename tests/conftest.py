@@ -81,13 +81,13 @@ class ReplayEncoder:
     seen goes to the real embedder."""
 
     def __init__(self, store, embedder) -> None:
-        import hashlib
-
         import numpy as np
+
+        from assistant.index import text_sha
 
         got = store.collection.get(include=["embeddings", "metadatas"])
         self.vectors = {m["sha"]: np.asarray(e, dtype=np.float32) for m, e in zip(got["metadatas"], got["embeddings"])}
-        self._sha = lambda t: hashlib.sha256(t.encode("utf-8")).hexdigest()
+        self._sha = text_sha
         sent = store.sentences.get(include=["embeddings", "documents"])  # one vector per sentence
         self.vectors.update(
             (self._sha(t), np.asarray(e, dtype=np.float32)) for t, e in zip(sent["documents"], sent["embeddings"])
