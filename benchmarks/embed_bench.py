@@ -30,7 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from assistant import e5model, embed  # noqa: E402  (sets HF offline defaults first)
+from assistant.index import (
+    e5model,
+    embed,  # noqa: E402  (sets HF offline defaults first)
+)
 
 CORPUS = ROOT / "corpus" / "guidelines.txt"
 DEV = ROOT / "evals" / "dev.jsonl"

@@ -25,9 +25,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from assistant.answer import load_assistant  # noqa: E402
-from assistant.evaluate import judge, load_items, metrics  # noqa: E402
-from assistant.llm import MODE_FALLBACK, MODE_LLM, LLMAssistant, LLMConfig, discover_model  # noqa: E402
+from assistant.answering.llm import (  # noqa: E402
+    MODE_FALLBACK,
+    MODE_LLM,
+    LLMAssistant,
+    LLMConfig,
+    discover_model,
+)
+from assistant.evaluation import judge, load_items, metrics  # noqa: E402
+from assistant.services import load_assistant  # noqa: E402
 
 
 def _pct(values: list[float], q: float) -> float:

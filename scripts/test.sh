@@ -10,14 +10,19 @@ if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
 fi
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 GRADIO_ANALYTICS_ENABLED=False
+# Layers run one way (pyproject.toml [tool.importlinter]); no import cycles.
+.venv/bin/lint-imports
 .venv/bin/python -m pytest -q "$@"
-.venv/bin/assistant eval evals/dev.jsonl --check evals/thresholds.json
+# Reports of the gate go to a scratch folder: the test command never modifies tracked files.
+reports=$(mktemp -d -t assistant-reports-XXXX)
+trap 'rm -rf "$reports"' EXIT
+.venv/bin/assistant eval evals/dev.jsonl --check evals/thresholds.json --report "$reports"
 # Server mode: build the index into a real Chroma server (the venv's `chroma run`, a free loopback
 # port, readiness wait bounded at 60 s, stopped on exit) and gate on the same dev-set metrics.
 # (pytest above already compared embedded and server answers through its chroma_server fixture.)
 .venv/bin/python - <<'PY'
 import os, subprocess, sys, tempfile
-from assistant.bench import ChromaServer
+from tests.chroma_server import ChromaServer
 with tempfile.TemporaryDirectory(prefix="ci-chroma-") as tmp, ChromaServer(os.path.join(tmp, "data")) as server:
     env = dict(os.environ, ASSISTANT_CHROMA_URL=server.url)
     for cmd in (["index"], ["eval", "evals/dev.jsonl", "--check", "evals/thresholds.json",

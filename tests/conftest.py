@@ -25,14 +25,14 @@ def index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def assistant_instance(index_path: Path):
     """The real assistant over the real corpus, with its index built once per session."""
-    from assistant.answer import load_assistant
+    from assistant.services import load_assistant
 
     return load_assistant(str(index_path), progress=False)
 
 
 @pytest.fixture(scope="session")
 def corpus():
-    from assistant.clauses import load_corpus
+    from assistant.corpus.store import load_corpus
 
     return load_corpus()
 
@@ -43,8 +43,8 @@ def launch_web_app(assistant_instance, corpus):
     launches the chat app on a free port without blocking; the caller closes ``demo``."""
     import socket
 
-    from assistant import web
-    from assistant.feedback import FeedbackStore
+    from assistant.apps import web
+    from assistant.apps.feedback import FeedbackStore
 
     def launch(feedback_db: Path, auth: tuple[str, str] | None = None):
         demo = web.build_app(assistant_instance, feedback_store=FeedbackStore(feedback_db), corpus=corpus)
@@ -64,7 +64,7 @@ def launch_web_app(assistant_instance, corpus):
 def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     """A real ``chroma run`` server (the venv's chromadb CLI) on a free loopback port for the
     session: waits at most 90 s for its heartbeat, stopped (terminate, then kill) at the end."""
-    from assistant.bench import ChromaServer
+    from tests.chroma_server import ChromaServer
 
     server = ChromaServer(tmp_path_factory.mktemp("chroma") / "data")
     try:
@@ -83,7 +83,7 @@ class ReplayEncoder:
     def __init__(self, store, embedder) -> None:
         import numpy as np
 
-        from assistant.index import text_sha
+        from assistant.index.store import text_sha
 
         got = store.collection.get(include=["embeddings", "metadatas"])
         self.vectors = {m["sha"]: np.asarray(e, dtype=np.float32) for m, e in zip(got["metadatas"], got["embeddings"])}
@@ -118,8 +118,8 @@ def server_assistant(chroma_server, replay_encoder, corpus):
     """The assistant in server mode: the index is built into the Chroma server (with the session
     index's vectors — identical to what e5 computes), then loaded as a user would:
     ``load_assistant(chroma_url=…)``."""
-    from assistant.answer import load_assistant
-    from assistant.index import ClauseStore, open_client
+    from assistant.index.store import ClauseStore, open_client
+    from assistant.services import load_assistant
 
     store = ClauseStore(open_client(url=chroma_server.url), replay_encoder.name)
     report = store.sync(corpus.clauses, replay_encoder, corpus.documents, progress=False)
@@ -155,12 +155,12 @@ def admin_web_app(replay_encoder, tmp_path_factory):
     import socket
     from types import SimpleNamespace
 
-    from assistant import web
-    from assistant.answer import Assistant
-    from assistant.clauses import load_corpus
-    from assistant.feedback import FeedbackStore
-    from assistant.index import ClauseStore, open_client
-    from assistant.retrieve import HybridSearcher
+    from assistant.answering.extractive import Assistant
+    from assistant.apps import web
+    from assistant.apps.feedback import FeedbackStore
+    from assistant.corpus.store import load_corpus
+    from assistant.index.store import ClauseStore, open_client
+    from assistant.retrieval.hybrid import HybridSearcher
 
     @contextlib.contextmanager
     def launch(auth: tuple[str, str] = ("admin", "s3cret")):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import REFUSAL, Assistant, closest_sentence
-from assistant.evaluate import check, evaluate, load_items
+from assistant.answering.extractive import REFUSAL, Assistant, closest_sentence
+from assistant.evaluation import check, evaluate, load_items
 from assistant.text import normalize
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,7 +86,7 @@ def test_empty_and_noise_questions_get_a_message(assistant_instance: Assistant) 
 
 
 def test_eval_reports_metrics_and_checks_thresholds(assistant_instance: Assistant, tmp_path: Path) -> None:
-    from assistant.evaluate import write_report
+    from assistant.evaluation import write_report
 
     items = load_items(REPO / "evals" / "dev.jsonl")[:12]
     report = evaluate(assistant_instance, items)
@@ -101,7 +101,7 @@ def test_eval_reports_metrics_and_checks_thresholds(assistant_instance: Assistan
 
 
 def test_langchain_retriever_returns_cited_documents(assistant_instance: Assistant) -> None:
-    from assistant.retrieve import GuidelineRetriever
+    from assistant.retrieval.hybrid import GuidelineRetriever
 
     docs = GuidelineRetriever(searcher=assistant_instance.searcher, k=3).invoke(ROTATION)
     assert len(docs) == 3
@@ -111,7 +111,7 @@ def test_langchain_retriever_returns_cited_documents(assistant_instance: Assista
 def _cli(index_path: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, ASSISTANT_INDEX=str(index_path), HF_HUB_OFFLINE="1")
     return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args], input=stdin, capture_output=True,
+        [sys.executable, "-m", "assistant.apps.cli", *args], input=stdin, capture_output=True,
         env=env, cwd=REPO, timeout=300,
     )
 
@@ -138,9 +138,9 @@ def test_cli_ask_reads_questions_from_stdin(assistant_instance: Assistant, index
 def test_index_rerun_embeds_nothing_and_a_changed_clause_only_itself(tmp_path: Path) -> None:
     import dataclasses
 
-    from assistant.clauses import load_corpus
-    from assistant.embed import get_embedder
-    from assistant.index import ClauseStore, clause_sentences, open_client, sentence_id
+    from assistant.corpus.store import load_corpus
+    from assistant.index.embed import get_embedder
+    from assistant.index.store import ClauseStore, clause_sentences, open_client, sentence_id
 
     corpus = load_corpus()
     clauses = list(corpus.clauses[:6])
@@ -199,7 +199,7 @@ def test_instructions_inside_a_question_do_not_change_the_refusal(assistant_inst
     ],
 )
 def test_a_quantity_answer_carries_the_unit_asked_for(question: str, gives: str, does_not_give: str) -> None:
-    from assistant.question import gives_value, wanted_value
+    from assistant.answering.question import gives_value, wanted_value
 
     q = normalize(question)
     pattern = wanted_value(q)
@@ -209,7 +209,7 @@ def test_a_quantity_answer_carries_the_unit_asked_for(question: str, gives: str,
 
 
 def test_scope_conflict_names_the_level_asked_and_the_level_stated() -> None:
-    from assistant.question import scope_conflict
+    from assistant.answering.question import scope_conflict
 
     sentence = normalize("縣財政安排15萬元專項經費,用于縣級黨員服務中心建設。")
     assert scope_conflict(normalize("鄉鎮黨員服務中心建設,縣財政補助多少萬元?"), sentence) == ("乡镇", "县")
@@ -270,7 +270,7 @@ def test_sentence_vectors_pick_the_sentence_when_words_differ(assistant_instance
 
 
 def test_without_a_store_sentences_are_ranked_by_words_alone(corpus) -> None:
-    from assistant.retrieve import HybridSearcher
+    from assistant.retrieval.hybrid import HybridSearcher
 
     searcher = HybridSearcher(corpus.clauses, None, None, corpus.documents)
     assert searcher.sentence_similarity("任滿幾年?", [("d4-s2-c6", "任滿10年的必須交流。")]) == [None]

@@ -10,7 +10,7 @@ import numpy as np
 
 
 def test_top_k_equals_a_stable_full_sort() -> None:
-    from assistant.retrieve import top_k
+    from assistant.retrieval.hybrid import top_k
 
     rng = np.random.default_rng(1)
     for n in (3, 93, 5000):
@@ -21,7 +21,7 @@ def test_top_k_equals_a_stable_full_sort() -> None:
 
 
 def test_synthetic_corpus_is_marked_and_normalised(corpus) -> None:
-    from assistant.bench import synthetic_corpus
+    from benchmarks.bench import synthetic_corpus
 
     vecs = np.eye(len(corpus.clauses), 16, dtype=np.float32) + 0.1
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
@@ -34,7 +34,7 @@ def test_synthetic_corpus_is_marked_and_normalised(corpus) -> None:
 
 
 def test_bench_smoke_writes_json_and_png(assistant_instance, index_path: Path, tmp_path: Path) -> None:
-    from assistant import bench
+    from benchmarks import bench
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--index")

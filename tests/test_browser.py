@@ -7,7 +7,9 @@ browse.png: the clause opened from the card; refusal.png)."""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -15,10 +17,12 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from assistant.feedback import FeedbackStore
+from assistant.apps.feedback import FeedbackStore
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parent.parent / "evals" / "reports" / "screenshots"
+# Tests never modify tracked files: screenshots go to a temporary folder unless
+# ASSISTANT_SCREENSHOTS=evals/reports/screenshots asks to refresh the committed ones.
+SHOTS = Path(os.environ.get("ASSISTANT_SCREENSHOTS") or Path(tempfile.gettempdir()) / "assistant-screenshots")
 ROTATION_SIMPLIFIED = "乡镇纪委书记任满几年必须交流?"
 FOLLOW_UP = "那任職不到2年調整的呢?"
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.clauses import Clause, Corpus, load_corpus, parse_text
+from assistant.corpus.parse import parse_text
+from assistant.corpus.records import Clause, Corpus
+from assistant.corpus.store import load_corpus
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus"
 SOURCE_LINES = (CORPUS_DIR / "guidelines.txt").read_text(encoding="utf-8").splitlines()
@@ -292,16 +294,21 @@ def test_lookup_errors(corpus: Corpus) -> None:
 
 
 def test_load_corpus_cache_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.settings import Settings
+
     assert load_corpus() is load_corpus(CORPUS_DIR)  # default dir is the repo's corpus/
     for name in ("guidelines.txt", "documents.json"):
         shutil.copy(CORPUS_DIR / name, tmp_path / name)
     monkeypatch.setenv("ASSISTANT_CORPUS", str(tmp_path))
-    copy = load_corpus()
-    assert copy is load_corpus() and copy.clauses == load_corpus(CORPUS_DIR).clauses
+    assert load_corpus() is load_corpus(CORPUS_DIR)  # the corpus layer never reads the environment
+    where = Settings.from_env().corpus_dir  # the settings root does
+    assert where == tmp_path
+    copy = load_corpus(where)
+    assert copy is load_corpus(where) and copy.clauses == load_corpus(CORPUS_DIR).clauses
     text = tmp_path / "guidelines.txt"
     text.write_text(text.read_text(encoding="utf-8").replace("任滿10年", "任滿8年"), encoding="utf-8")
     os.utime(text, ns=(text.stat().st_atime_ns, text.stat().st_mtime_ns + 10**9))
-    assert "任滿8年" in load_corpus().clause("d4-s2-c6").text  # mtime change → re-parsed
+    assert "任滿8年" in load_corpus(where).clause("d4-s2-c6").text  # mtime change → re-parsed
 
 
 # --- rules beyond the seed ---------------------------------------------------------------------

@@ -34,14 +34,14 @@ def _env(**extra: str) -> dict[str, str]:
 def _cli(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None,
          timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args], input=stdin, capture_output=True,
+        [sys.executable, "-m", "assistant.apps.cli", *args], input=stdin, capture_output=True,
         env=env or _env(), cwd=REPO, timeout=timeout,
     )
 
 
 # ----------------------------------------------------------------------------- questions
 def _surrogates_cleaned() -> bool:
-    from assistant.question import clean_question
+    from assistant.answering.question import clean_question
 
     return "\ud800" not in clean_question("\ud800")
 
@@ -122,7 +122,7 @@ def test_cli_stdin_battery_including_invalid_utf8(assistant_instance, index_path
 
 def _main(capsys, *argv: str) -> tuple[int, str, str]:
     """``assistant ARGV`` in this process: (exit code, stdout, stderr)."""
-    from assistant import cli
+    from assistant.apps import cli
 
     try:
         code = cli.main(list(argv))
@@ -162,14 +162,14 @@ def tiny_built(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory):
 
 
 def _clause_count(index: Path) -> int:
-    from assistant.embed import get_embedder
-    from assistant.index import ClauseStore, open_client
+    from assistant.index.embed import get_embedder
+    from assistant.index.store import ClauseStore, open_client
 
     return ClauseStore(open_client(index), get_embedder().name).count()
 
 
 def _tiny_n(tiny_corpus: Path) -> int:
-    from assistant.clauses import load_corpus
+    from assistant.corpus.store import load_corpus
 
     return len(load_corpus(tiny_corpus).clauses)
 
@@ -200,7 +200,7 @@ def test_damaged_index_names_the_fix_and_rebuild_recovers(
 
 
 def test_partial_index_directory_is_refused_with_the_fix(tiny_built, tmp_path: Path) -> None:
-    from assistant.index import IndexError_, open_client
+    from assistant.index.store import IndexError_, open_client
 
     index = tmp_path / "index"
     shutil.copytree(tiny_built[0], index)
@@ -215,7 +215,7 @@ def test_kill_9_during_rebuild_keeps_the_previous_index(tiny_built, tiny_corpus,
     building = index.with_name("index.building")
     env = _env(ASSISTANT_CORPUS=str(tiny_corpus))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "--index", str(index), "index", "--rebuild"],
+        [sys.executable, "-m", "assistant.apps.cli", "--index", str(index), "index", "--rebuild"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=REPO,
     )
     try:
@@ -248,10 +248,10 @@ def test_rebuild_crash_at_each_step_leaves_a_working_index(
     index (crash before the new one was complete) or the new one (after), and no leftovers."""
     import pathlib
 
-    from assistant import index as ix
-    from assistant.answer import Assistant
-    from assistant.clauses import load_corpus
-    from assistant.retrieve import HybridSearcher
+    from assistant.answering.extractive import Assistant
+    from assistant.corpus.store import load_corpus
+    from assistant.index import store as ix
+    from assistant.retrieval.hybrid import HybridSearcher
 
     corpus = load_corpus(tiny_corpus)
     old_clauses, new_clauses = list(corpus.clauses), list(corpus.clauses[:-1])
@@ -305,8 +305,8 @@ def test_unchanged_resync_reads_no_per_clause_hashes(
     O(1) Chroma calls (reading 100k records' hashes takes 8–19 s); any change still diffs."""
     import dataclasses
 
-    from assistant import index as ix
-    from assistant.clauses import load_corpus
+    from assistant.corpus.store import load_corpus
+    from assistant.index import store as ix
 
     corpus = load_corpus(tiny_corpus)
     clauses = list(corpus.clauses)
@@ -324,10 +324,10 @@ def test_unchanged_resync_reads_no_per_clause_hashes(
 
 
 def test_concurrent_rebuilds_and_a_reader_in_one_process(tiny_corpus: Path, tmp_path: Path, replay_encoder) -> None:
-    from assistant import index as ix
-    from assistant.answer import Assistant
-    from assistant.clauses import load_corpus
-    from assistant.retrieve import HybridSearcher
+    from assistant.answering.extractive import Assistant
+    from assistant.corpus.store import load_corpus
+    from assistant.index import store as ix
+    from assistant.retrieval.hybrid import HybridSearcher
 
     corpus = load_corpus(tiny_corpus)
     path = tmp_path / "index"
@@ -372,7 +372,7 @@ def test_two_concurrent_index_runs_embed_each_clause_once(tiny_corpus: Path, tmp
     index = tmp_path / "index"
     env = _env(ASSISTANT_CORPUS=str(tiny_corpus))
     procs = [
-        subprocess.Popen([sys.executable, "-m", "assistant.cli", "--index", str(index), "index"],
+        subprocess.Popen([sys.executable, "-m", "assistant.apps.cli", "--index", str(index), "index"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO)
         for _ in range(2)
     ]
@@ -468,7 +468,7 @@ def test_index_ask_and_web_app_work_with_the_network_blocked(
     assistant_instance, launch_web_app, tiny_corpus: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
 ) -> None:
-    from assistant import cli
+    from assistant.apps import cli
 
     guard = _NetworkGuard()
     guard.install(monkeypatch)
@@ -502,28 +502,24 @@ def test_index_ask_and_web_app_work_with_the_network_blocked(
 def test_web_binds_loopback_by_default_and_warns_without_auth(
     host, auth, warns, assistant_instance, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
 ) -> None:
-    import argparse
+    import assistant.services
+    from assistant.apps import cli, web
 
-    import assistant.answer
-    from assistant import web
-
-    parser = argparse.ArgumentParser()
-    web.add_arguments(parser)
-    assert parser.parse_args([]).host == "127.0.0.1"
+    parser = cli.build_parser()
+    assert parser.parse_args(["chat"]).host == "127.0.0.1"
     launched = {}
 
     class Demo:
         def block_thread(self):
             return None
 
-    monkeypatch.setattr(assistant.answer, "load_assistant", lambda *a, **k: assistant_instance)
+    monkeypatch.setattr(assistant.services, "load_assistant", lambda *a, **k: assistant_instance)
     monkeypatch.setattr(web, "build_app", lambda *a, **k: Demo())
     monkeypatch.setattr(web, "launch", lambda demo, **kw: launched.update(kw))
     monkeypatch.delenv(web.AUTH_ENV, raising=False)
-    argv = ["--host", host, "--feedback-db", str(tmp_path / "fb.sqlite")] + (["--auth", auth] if auth else [])
+    argv = ["chat", "--host", host, "--feedback-db", str(tmp_path / "fb.sqlite")] + (["--auth", auth] if auth else [])
     args = parser.parse_args(argv)
-    args.index = None
-    assert web.run(args) == 0
+    assert args.func(args) == 0
     assert launched["host"] == host
     err = capsys.readouterr().err
     assert ("without a login" in err) == warns, err

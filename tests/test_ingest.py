@@ -17,15 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.clauses import Corpus, load_corpus, parse_source
-from assistant.ingest import (
-    ExtractionError,
-    add_files,
-    decode_text,
-    extract_text,
-    list_documents,
-    remove_documents,
-)
+from assistant.corpus.extract import ExtractionError, decode_text, extract_text
+from assistant.corpus.records import Corpus
+from assistant.corpus.store import load_corpus, parse_source
+from assistant.services import add_files, list_documents, remove_documents
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = load_corpus(REPO / "corpus")
@@ -99,12 +94,13 @@ PDF_HEADER = "云和縣委文件 · 內部資料"
 def make_pdf(path: Path, doc_id: str, trailer: tuple[str, ...], *, pagesize=None) -> Path:
     """Several A5 pages with a running header, 「- N -」 page numbers, indented paragraphs
     wrapped at the page width (CJK wrapping, so lines break anywhere)."""
+    from xml.sax.saxutils import escape
+
     from reportlab.lib.pagesizes import A5
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate
-    from xml.sax.saxutils import escape
 
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))  # built-in CID font: no font file
     size = pagesize or A5
@@ -166,7 +162,7 @@ def added(env):
 
 
 def ask(question: str):
-    from assistant.answer import load_assistant
+    from assistant.services import load_assistant
 
     return load_assistant(progress=False).ask(question)
 
@@ -255,7 +251,7 @@ def test_changed_clause_reembeds_only_that_clause(env, added) -> None:
 
 
 def test_docs_lists_documents_with_counts_and_index_status(env, added, capsys) -> None:
-    from assistant.cli import main
+    from assistant.apps.cli import main
 
     report = list_documents()
     rows = {r.document.id: r for r in report.rows}
@@ -311,8 +307,8 @@ BAD_FILES = {
 
 @pytest.mark.parametrize("name", list(BAD_FILES))
 def test_unparseable_file_is_refused_and_nothing_touched(env, added, name, capsys) -> None:
-    from assistant.cli import main
-    from assistant.index import ClauseStore, open_client
+    from assistant.apps.cli import main
+    from assistant.index.store import ClauseStore, open_client
 
     make, reason = BAD_FILES[name]
     path = make(env["src"] / name)
@@ -327,13 +323,13 @@ def test_unparseable_file_is_refused_and_nothing_touched(env, added, name, capsy
 
 
 def _model_name() -> str:
-    from assistant.embed import get_embedder
+    from assistant.index.embed import get_embedder
 
     return get_embedder().name
 
 
 def test_dropped_broken_file_is_reported_and_others_still_load(env, added, capsys, caplog) -> None:
-    from assistant.cli import main
+    from assistant.apps.cli import main
 
     bad = env["corpus"] / "dropped.pdf"
     _encrypted_pdf(bad)
@@ -356,7 +352,7 @@ def test_dropped_broken_file_is_reported_and_others_still_load(env, added, capsy
 def test_dropped_file_and_assistant_index(env, added, capsys) -> None:
     """A GB18030 .txt dropped into corpus/: `assistant index` registers it (sidecar, next id)
     and embeds its three clauses only; deleting it and indexing again removes them."""
-    from assistant.cli import main
+    from assistant.apps.cli import main
 
     dropped = env["corpus"] / "規定.txt"
     dropped.write_text(ARTICLES_SIMPLIFIED, encoding="gb18030")
@@ -390,10 +386,8 @@ def test_seed_documents_cannot_be_removed(env, added, tmp_path) -> None:
 
 
 def test_remove_makes_clauses_disappear(env, added, capsys) -> None:
-    from assistant.cli import main
-
-    from assistant.answer import load_assistant
-    from assistant.ingest import reload_assistant
+    from assistant.apps.cli import main
+    from assistant.services import load_assistant, reload_assistant
 
     running = load_assistant(progress=False)  # e.g. the web app's
     assert "30萬元" in running.ask(Q_D2).answer

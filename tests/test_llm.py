@@ -27,8 +27,8 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.outputs import ChatResult
 
-from assistant.answer import REFUSAL, Assistant, Citation, clause_ref
-from assistant.llm import (
+from assistant.answering.extractive import REFUSAL, Assistant
+from assistant.answering.llm import (
     MODE_FALLBACK,
     MODE_LLM,
     LLMAssistant,
@@ -40,8 +40,10 @@ from assistant.llm import (
     parse_claims,
     user_script,
     verify,
-    wrap_from_env,
+    wrap,
 )
+from assistant.answering.records import Citation
+from assistant.settings import Settings
 from assistant.text import normalize
 
 ROTATION = "鄉鎮紀委書記任滿幾年必須交流?"
@@ -86,7 +88,7 @@ def llm(core: Assistant, model: Any, timeout: float = 5.0) -> LLMAssistant:
 
 
 def cite(clause) -> Citation:
-    return Citation(clause.id, clause.label, clause.doc_title, clause.section, clause_ref(clause),
+    return Citation(clause.id, clause.label, clause.doc_title, clause.section, clause.ref,
                     clause.text, clause.text[:20], 1.0)
 
 
@@ -111,7 +113,7 @@ def clauses(corpus):
 
 def test_off_by_default_and_configured_from_env(assistant_instance: Assistant) -> None:
     assert LLMConfig.from_env({}) is None
-    assert wrap_from_env(assistant_instance, {}) is assistant_instance
+    assert wrap(assistant_instance, Settings.from_env({})) is assistant_instance
     cfg = LLMConfig.from_env({"ASSISTANT_LLM_URL": "http://h:1/v1/", "ASSISTANT_LLM_MODEL": "m",
                               "ASSISTANT_LLM_API_KEY": "k", "ASSISTANT_LLM_TIMEOUT": "7.5"})
     assert (cfg.url, cfg.model, cfg.api_key, cfg.timeout) == ("http://h:1/v1", "m", "k", 7.5)
@@ -422,7 +424,7 @@ def proxy(server_url: str) -> Iterator[CountingProxy]:
 
 
 def real(core: Assistant, url: str, timeout: float = 120.0) -> LLMAssistant:
-    return wrap_from_env(core, {"ASSISTANT_LLM_URL": url, "ASSISTANT_LLM_TIMEOUT": str(timeout)})
+    return wrap(core, Settings.from_env({"ASSISTANT_LLM_URL": url, "ASSISTANT_LLM_TIMEOUT": str(timeout)}))
 
 
 @pytest.mark.llm

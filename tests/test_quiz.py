@@ -11,26 +11,13 @@ from collections import Counter
 
 import pytest
 
-from assistant.clauses import load_corpus
-from assistant.cli import main
-from assistant.quiz import (
-    BLANK,
-    COVERAGE_TARGET,
-    PAREN,
-    Quiz,
-    QuizItem,
-    build_quiz,
-    canonical,
-    check_answer,
-    coverage,
-    generate_items,
-    grade,
-    load_quiz,
-    parse_bool,
-    to_csv,
-    to_json,
-    to_markdown,
-)
+from assistant.apps.cli import main
+from assistant.corpus.store import load_corpus
+from assistant.quiz.export import to_csv, to_json, to_markdown
+from assistant.quiz.facts import BLANK, COVERAGE_TARGET, PAREN, canonical
+from assistant.quiz.grading import check_answer, grade, parse_bool
+from assistant.quiz.items import QuizItem, coverage, generate_items
+from assistant.quiz.sampling import Quiz, build_quiz, load_quiz
 from assistant.text import normalize
 
 CORPUS = load_corpus()

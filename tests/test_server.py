@@ -17,7 +17,7 @@ ROTATION = "乡镇纪委书记任满几年必须交流?"
 
 def _cli(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None, **popen) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args], input=stdin, capture_output=True,
+        [sys.executable, "-m", "assistant.apps.cli", *args], input=stdin, capture_output=True,
         env=dict(os.environ, HF_HUB_OFFLINE="1", **(env or {})), cwd=REPO, timeout=300, **popen,
     )
 
@@ -32,8 +32,8 @@ def _key(answer) -> tuple:
 
 
 def test_server_holds_the_whole_index(server_assistant, corpus, replay_encoder) -> None:
-    from assistant.embed import get_embedder
-    from assistant.index import ClauseStore, open_client
+    from assistant.index.embed import get_embedder
+    from assistant.index.store import ClauseStore, open_client
 
     store = server_assistant.searcher.store
     assert store.url and store.path is None  # really the HTTP client
@@ -68,7 +68,7 @@ def test_cli_against_the_server_two_clients_at_once(server_assistant, chroma_ser
     qs = "\n".join([ROTATION, "縣財政每年安排多少萬元用於村主要干部基本報酬?", "今天天氣怎麼樣?"]).encode()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", *flag, "ask", "--json", "-"],
+            [sys.executable, "-m", "assistant.apps.cli", *flag, "ask", "--json", "-"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
             env=dict(os.environ, HF_HUB_OFFLINE="1", **common, **extra),
         )
@@ -90,7 +90,7 @@ def test_cli_against_the_server_two_clients_at_once(server_assistant, chroma_ser
 def test_server_rebuild_swaps_the_collection_under_a_running_assistant(
     server_assistant, chroma_server, corpus, replay_encoder
 ) -> None:
-    from assistant.index import rebuild
+    from assistant.index.store import rebuild
 
     before = server_assistant.ask(ROTATION)
     report = rebuild(None, corpus.clauses, replay_encoder, corpus.documents, url=chroma_server.url, progress=False)
@@ -103,9 +103,9 @@ def test_server_rebuild_swaps_the_collection_under_a_running_assistant(
 
 
 def test_unreachable_server_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from assistant import cli
-    from assistant.bench import free_port
-    from assistant.index import IndexError_, open_client
+    from assistant.apps import cli
+    from assistant.index.store import IndexError_, open_client
+    from tests.chroma_server import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(IndexError_, match="cannot reach the Chroma server"):

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant import web
-from assistant.answer import REFUSAL, Answer, Citation
-from assistant.feedback import FeedbackStore
+from assistant.answering.extractive import REFUSAL
+from assistant.answering.records import Answer, Citation
+from assistant.apps import web
+from assistant.apps.feedback import FeedbackStore
 
 REPO = Path(__file__).resolve().parent.parent
 ROTATION_SIMPLIFIED = "乡镇纪委书记任满几年必须交流?"
@@ -208,7 +209,7 @@ def test_table_of_contents_has_every_clause(corpus):
 
 
 def test_plugin_modules_import_light():
-    code = ("import sys, assistant.web, assistant.feedback, assistant.cli; "
+    code = ("import sys, assistant.apps.web, assistant.apps.feedback, assistant.apps.cli; "
             "heavy = {'gradio', 'torch', 'chromadb', 'sentence_transformers'} & set(sys.modules); "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
@@ -218,7 +219,7 @@ def test_plugin_modules_import_light():
 
 
 def test_feedback_store_and_csv_export(tmp_path, capsys):
-    from assistant import cli
+    from assistant.apps import cli
 
     db = tmp_path / "fb.sqlite"
     store = FeedbackStore(db)
@@ -312,7 +313,7 @@ def handler(demo, name: str):
 
 
 def corpus_state(app) -> tuple[list[str], dict]:
-    from assistant.index import ClauseStore, open_client
+    from assistant.index.store import ClauseStore, open_client
 
     store = ClauseStore(open_client(app.index), app.demo.live.assistant.searcher.embedder.name)
     return sorted(p.name for p in app.corpus.iterdir()), store.stored_hashes()
@@ -413,8 +414,8 @@ def test_admin_tab_and_events_exist_only_with_auth(app_url, client, admin_app, a
 def test_admin_reports_render_as_text():
     from types import SimpleNamespace
 
-    from assistant.clauses import Document
-    from assistant.ingest import AddReport, DocRow, DocsReport, FileResult
+    from assistant.corpus.records import Document
+    from assistant.services import AddReport, DocRow, DocsReport, FileResult
 
     payload = '<img src=x onerror="alert(1)">'
     doc = Document(f"d7{payload}", 7, f"標題{payload}", payload, payload, "2024-01-01", payload, None, f"{payload}.txt")

@@ -32,27 +32,27 @@ Prompts are versioned text files, ``prompts/{system,answer,rewrite}.v1.txt``, lo
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import re
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .answer import Answer, Assistant, Citation
-from .question import clean_question, is_followup, strip_instructions
-from .config import REPO
-from .text import bigrams, converter, normalize, sentences
+from assistant.answering.extractive import Assistant
+from assistant.answering.question import clean_question, is_followup, strip_instructions
+from assistant.answering.records import Answer, Citation
+from assistant.settings import DEFAULT_LLM_TIMEOUT, REPO, Settings
+from assistant.text import bigrams, converter, normalize, sentences
 
 log = logging.getLogger(__name__)
 
 PROMPTS_DIR = REPO / "prompts"
-DEFAULT_TIMEOUT = 20.0
+DEFAULT_TIMEOUT = DEFAULT_LLM_TIMEOUT
 MODE_LLM = "llm"
 MODE_FALLBACK = "extractive-fallback"
 
@@ -73,25 +73,17 @@ class LLMConfig:
     prompt_version: str = "v1"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "LLMConfig | None":
-        """None when ``ASSISTANT_LLM_URL`` is unset or empty (LLM mode off)."""
-        env = os.environ if env is None else env
-        url = (env.get("ASSISTANT_LLM_URL") or "").strip()
-        if not url:
+    def from_settings(cls, settings: Settings) -> "LLMConfig | None":
+        """None when no ``llm_url`` is set (LLM mode off)."""
+        if not settings.llm_url:
             return None
-        try:
-            timeout = float(env.get("ASSISTANT_LLM_TIMEOUT") or DEFAULT_TIMEOUT)
-        except ValueError as exc:
-            raise ValueError("ASSISTANT_LLM_TIMEOUT must be a number of seconds") from exc
-        if timeout <= 0:
-            raise ValueError("ASSISTANT_LLM_TIMEOUT must be positive")
-        return cls(
-            url=url.rstrip("/"),
-            model=(env.get("ASSISTANT_LLM_MODEL") or "").strip(),
-            api_key=env.get("ASSISTANT_LLM_API_KEY") or "",
-            timeout=timeout,
-            prompt_version=(env.get("ASSISTANT_LLM_PROMPTS") or "v1").strip(),
-        )
+        return cls(url=settings.llm_url, model=settings.llm_model, api_key=settings.llm_api_key,
+                   timeout=settings.llm_timeout, prompt_version=settings.llm_prompts)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "LLMConfig | None":
+        """The same from a mapping of ``ASSISTANT_LLM_*`` variables (see :class:`Settings`)."""
+        return cls.from_settings(Settings.from_env(env))
 
 
 @lru_cache(maxsize=32)
@@ -745,7 +737,7 @@ class LLMAssistant:
         return answer
 
 
-def wrap_from_env(core: Assistant, env: dict[str, str] | None = None) -> Assistant | LLMAssistant:
-    """The core as is when ``ASSISTANT_LLM_URL`` is unset, else wrapped in LLM phrasing."""
-    config = LLMConfig.from_env(env)
+def wrap(core: Assistant, settings: Settings) -> Assistant | LLMAssistant:
+    """The core as is when no LLM server is configured, else wrapped in LLM phrasing."""
+    config = LLMConfig.from_settings(settings)
     return core if config is None else LLMAssistant(core, config)

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from .text import bigrams, normalize
+from assistant.text import bigrams, normalize
 
 MAX_QUESTION_CHARS = 500
 

@@ -11,11 +11,8 @@ This module is imported when the CLI parser is built, so it imports nothing heav
 
 from __future__ import annotations
 
-import argparse
 import csv
-import os
 import sqlite3
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
@@ -23,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import config
+from assistant.settings import Settings
 
 FEEDBACK_ENV = "ASSISTANT_FEEDBACK_DB"
 RATINGS = ("up", "down")
@@ -46,7 +43,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 
 def default_path() -> Path:
     """``$ASSISTANT_FEEDBACK_DB`` or ``data/feedback.sqlite`` in the repository."""
-    return Path(os.environ.get(FEEDBACK_ENV) or config.REPO / "data" / "feedback.sqlite")
+    return Settings.from_env().feedback_db
 
 
 def _now() -> str:
@@ -154,23 +151,3 @@ def _cell(value: object) -> object:
 # --- CLI: assistant feedback export --csv -----------------------------------------------------
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="feedback_command", required=True)
-    s = sub.add_parser("export", help="write all feedback as CSV (stdout by default)")
-    s.add_argument("--csv", action="store_true", help="CSV format (the only format; default)")
-    s.add_argument("--out", help="write to this file (UTF-8 with BOM, so Excel shows Chinese)")
-    s.add_argument("--db", help=f"feedback SQLite file (default: ${FEEDBACK_ENV} or data/feedback.sqlite)")
-
-
-def run(args: argparse.Namespace) -> int:
-    path = Path(args.db) if args.db else default_path()
-    if not path.is_file():
-        raise FileNotFoundError(f"no feedback database at {path} (nothing has been rated yet?)")
-    store = FeedbackStore(path)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8-sig", newline="") as fh:
-            n = store.export_csv(fh)
-        print(f"{n} feedback rows written to {args.out}", file=sys.stderr)
-    else:
-        store.export_csv(sys.stdout)
-    return 0

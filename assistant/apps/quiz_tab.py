@@ -18,8 +18,11 @@ from typing import Any
 
 import gradio as gr
 
-from .clauses import Corpus
-from .quiz import KIND_NAMES, LETTERS, QuizItem, build_quiz, check_answer
+from assistant.corpus.records import Corpus
+from assistant.quiz.facts import KIND_NAMES, LETTERS
+from assistant.quiz.grading import check_answer
+from assistant.quiz.items import QuizItem
+from assistant.quiz.sampling import build_quiz
 
 ALL_DOCS = "all"
 KIND_CHOICES = [("混合", "mixed"), ("填空", "cloze"), ("單選", "choice"), ("判斷", "truefalse")]

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import Answer, Assistant
-from .text import normalize
+from assistant.answering.extractive import Assistant
+from assistant.answering.records import Answer
+from assistant.text import normalize
 
 KS = (1, 3, 5)
 

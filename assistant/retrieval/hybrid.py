@@ -21,9 +21,9 @@ from typing import Any
 import bm25s
 import numpy as np
 
-from .clauses import Clause, Document
-from .index import ClauseStore, passage, sentence_id
-from .text import bigrams, corpus_script, normalize
+from assistant.corpus.records import Clause, Document
+from assistant.index.store import ClauseStore, passage, sentence_id
+from assistant.text import bigrams, corpus_script, normalize
 
 
 @dataclass(frozen=True)

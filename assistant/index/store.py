@@ -44,22 +44,21 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
 
-import numpy as np
-
-from . import config
-from .clauses import Clause, Document
-from .text import sentences
-
 import chromadb  # noqa: E402  (after config: telemetry switched off first)
+import numpy as np
 from chromadb.api.shared_system_client import SharedSystemClient  # noqa: E402
-from chromadb.config import Settings  # noqa: E402
+from chromadb.config import Settings as ChromaSettings  # noqa: E402
+
+from assistant.corpus.records import Clause, Document
+from assistant.settings import COLLECTION, Settings
+from assistant.text import sentences
 
 BUILDING = ".building"
 OLD = ".old"
 LOCK = ".lock"
 COMPLETE = ".assistant-complete"  # written into a build directory once it holds every clause
 SQLITE = "chroma.sqlite3"
-LOCK_TIMEOUT_S = float(os.environ.get("ASSISTANT_INDEX_LOCK_TIMEOUT", 3600))
+LOCK_TIMEOUT_S = 3600.0  # default wait for another writer (Settings.index_lock_timeout)
 
 
 class PassageEncoder(Protocol):
@@ -92,10 +91,10 @@ class SyncReport:
         )
 
 
-def _settings() -> Settings:
+def _settings() -> ChromaSettings:
     # A fresh object per client: PersistentClient writes persist_directory into the settings it
     # is given, so a shared module-level Settings would be re-pointed by every later client.
-    return Settings(anonymized_telemetry=False, allow_reset=True)
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=True)
 
 
 def _one_line(exc: BaseException, limit: int = 240) -> str:
@@ -106,7 +105,7 @@ def _one_line(exc: BaseException, limit: int = 240) -> str:
 def _rebuild_hint(path: Path | None = None, url: str | None = None) -> str:
     if url:
         return f"rebuild it with `assistant --chroma-url {url} index --rebuild`"
-    if path is not None and Path(os.path.abspath(path)) != Path(os.path.abspath(config.index_dir())):
+    if path is not None and Path(os.path.abspath(path)) != Path(os.path.abspath(Settings().index_dir)):
         return f"rebuild it with `assistant --index {path} index --rebuild`"
     return "rebuild it with `assistant index --rebuild`"
 
@@ -137,13 +136,15 @@ def _file_lock(path: Path | str):
 
 
 @contextlib.contextmanager
-def index_lock(path: Path | str, *, blocking: bool = True, quiet: bool = False) -> Iterator[None]:
+def index_lock(path: Path | str, *, blocking: bool = True, quiet: bool = False,
+               timeout: float | None = None) -> Iterator[None]:
     """Hold the exclusive write lock of the index at *path* (re-entrant within a thread).
 
     Non-blocking: raises ``filelock.Timeout`` when another process holds it. Blocking: says once
-    on stderr that it waits, and gives up after ``$ASSISTANT_INDEX_LOCK_TIMEOUT`` seconds."""
+    on stderr that it waits, and gives up after *timeout* seconds (default :data:`LOCK_TIMEOUT_S`)."""
     from filelock import Timeout
 
+    timeout = LOCK_TIMEOUT_S if timeout is None else timeout
     lock = _file_lock(path)
     try:
         lock.acquire(timeout=0)
@@ -153,10 +154,10 @@ def index_lock(path: Path | str, *, blocking: bool = True, quiet: bool = False) 
         if not quiet:
             print(f"waiting for another `assistant index` on {path} to finish …", file=sys.stderr, flush=True)
         try:
-            lock.acquire(timeout=LOCK_TIMEOUT_S)
+            lock.acquire(timeout=timeout)
         except Timeout:
             raise IndexError_(
-                f"the index at {path} has been locked by another process for {LOCK_TIMEOUT_S:.0f} s "
+                f"the index at {path} has been locked by another process for {timeout:.0f} s "
                 f"({lock_path(path)}); wait for it to finish, or stop it"
             ) from None
     try:
@@ -339,13 +340,12 @@ def _open_http(url: str) -> chromadb.ClientAPI:
 
 
 def open_client(path: Path | str | None = None, url: str | None = None) -> chromadb.ClientAPI:
-    """An embedded client on *path* (default ``index/``) or an HTTP client on *url*
-    (default ``$ASSISTANT_CHROMA_URL``). The embedded directory is first repaired if a rebuild
-    was interrupted (:func:`recover`) and checked for damage."""
-    url = url if url is not None else config.chroma_url()
+    """An HTTP client on *url* when given, else an embedded client on *path* (default the
+    repo's ``index/``). The embedded directory is first repaired if a rebuild was interrupted
+    (:func:`recover`) and checked for damage."""
     if url:
         return _open_http(url)
-    path = Path(path or config.index_dir())
+    path = Path(path or Settings().index_dir)
     recover(path)
     _check_directory(path)
     if not (path / SQLITE).exists():  # a new store: two processes must not create it at once
@@ -438,17 +438,19 @@ class ClauseStore:
 
     def __init__(
         self, client: chromadb.ClientAPI, model_name: str, *, collection: str | None = None,
-        lock_dir: Path | None = None,
+        lock_dir: Path | None = None, create: bool = True, lock_timeout: float | None = None,
     ):
         self.client = client
         self.model_name = model_name
-        self.name = collection or config.COLLECTION
+        self.name = collection or COLLECTION
         opened = _CLIENT_PATHS.get(client)
         self.path: Path | None = opened[0] if opened else None
         self._inode = opened[1] if opened else -1
         self.url = _CLIENT_URLS.get(client)
         self._lock_dir = lock_dir or self.path  # rebuild locks the live index, not the build dir
         self._refresh_lock = threading.Lock()
+        self._create = create  # False: a reader; a missing collection reads as empty, never made
+        self._lock_timeout = lock_timeout
         with self._guard("open"):
             self._open_collections()
 
@@ -475,7 +477,9 @@ class ClauseStore:
             ) from exc
 
     def _write_lock(self):
-        return index_lock(self._lock_dir) if self._lock_dir is not None else contextlib.nullcontext()
+        if self._lock_dir is None:
+            return contextlib.nullcontext()
+        return index_lock(self._lock_dir, timeout=self._lock_timeout)
 
     def _open_collections(self) -> None:
         self.collection = self._collection()
@@ -488,6 +492,8 @@ class ClauseStore:
         try:
             col = self.client.get_collection(name, embedding_function=None)
         except chromadb.errors.NotFoundError:
+            if not self._create:
+                return None
             with self._write_lock():
                 col = self.client.get_or_create_collection(
                     name,
@@ -495,11 +501,14 @@ class ClauseStore:
                     metadata={"embed_model": self.model_name},
                     embedding_function=None,
                 )
-        if (col.metadata or {}).get("embed_model") != self.model_name:
-            # Vectors from another model are not comparable with ours: start the collection over.
-            with self._write_lock():
-                self.client.delete_collection(name)
-            return self._collection(name)
+        built_with = (col.metadata or {}).get("embed_model")
+        if built_with != self.model_name:
+            # Vectors from another model are not comparable with ours. Never delete them here:
+            # one worker started with another model must not wipe an index others serve from.
+            raise IndexError_(
+                f"the index at {self.where} was built with the embedding model {built_with!r}, not "
+                f"{self.model_name!r}; {_rebuild_hint(self.path, self.url)} (or use the model it was built with)"
+            )
         return col
 
     def _swapped(self) -> bool:
@@ -521,8 +530,19 @@ class ClauseStore:
     # -- reading
     def count(self) -> int:
         self.refresh()
+        if self.collection is None:
+            return 0
         with self._guard("count"):
             return self.collection.count()
+
+    def up_to_date(self, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> bool:
+        """Whether the last complete sync recorded exactly these clauses (reads one metadata
+        field: no record is read, nothing is written)."""
+        if self.collection is None:
+            return not clauses
+        docs = {d.id: d for d in documents}
+        shas = {c.id: passage_sha(c, docs.get(c.doc_id)) for c in clauses}
+        return self._manifest() == _manifest(shas)
 
     def _pages(self, collection, include: list[str], page: int = 5000) -> Iterator[dict]:
         """Every record of *collection*, a page at a time (a server sends at most *page* records
@@ -538,6 +558,8 @@ class ClauseStore:
 
     def stored_hashes(self) -> dict[str, str]:
         """Clause id → stored content hash."""
+        if self.collection is None:
+            return {}
         return {
             i: str((m or {}).get("sha", ""))
             for got in self._pages(self.collection, ["metadatas"])
@@ -547,7 +569,7 @@ class ClauseStore:
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The *k* nearest clauses as (id, cosine similarity), best first (fewer when the
         collection holds fewer)."""
-        if k <= 0:
+        if k <= 0 or self.collection is None:
             return []
         self.refresh()
         q = np.asarray(vector, dtype=np.float32).reshape(1, -1)
@@ -572,7 +594,7 @@ class ClauseStore:
         """Stored sentence embeddings by :func:`sentence_id` (missing ids are left out: a store
         synced with ``sentences=False`` has none, and the answerer then ranks sentences by
         words alone)."""
-        if not ids:
+        if not ids or self.sentences is None:
             return {}
         with self._guard("read"):
             got = self.sentences.get(ids=list(ids), include=["embeddings"])
@@ -598,6 +620,10 @@ class ClauseStore:
         run may have done the work already)."""
         start = time.perf_counter()
         self.refresh()
+        if self.collection is None:  # opened as a reader: become a writer
+            self._create = True
+            with self._guard("open"):
+                self._open_collections()
         if not clauses and self.count():
             raise IndexError_(
                 f"the corpus yielded no clauses; the index at {self.where} is left unchanged "
@@ -708,14 +734,13 @@ def rebuild(
 ) -> SyncReport:
     """Build a fresh index and swap it in, so a crash mid-build never leaves the index without
     a working version. Embedded (*path*): build in ``<path>.building`` under the write lock,
-    mark it complete, swap atomically. Server (*url*, default ``$ASSISTANT_CHROMA_URL``): build
-    collection ``clauses__building``, then delete the live collection and rename the new one."""
-    url = url if url is not None else config.chroma_url()
+    mark it complete, swap atomically. Server (*url*): build collection ``clauses__building``,
+    then delete the live collection and rename the new one."""
     if url:
         return _rebuild_remote(url, clauses, encoder, documents, progress)
     if not clauses:
         raise IndexError_("the corpus yielded no clauses; nothing to rebuild (the index is left unchanged)")
-    path = Path(path or config.index_dir())
+    path = Path(path or Settings().index_dir)
     building = _sibling(path, BUILDING)
     with index_lock(path):
         _recover_locked(path)
@@ -742,15 +767,15 @@ def rebuild(
 
 def _rebuild_remote(url, clauses, encoder, documents, progress) -> SyncReport:
     client = open_client(url=url)
-    fresh = f"{config.COLLECTION}__building"
+    fresh = f"{COLLECTION}__building"
     for name in (fresh, fresh + SENTENCES):
         with contextlib.suppress(Exception):
             client.delete_collection(name)
     store = ClauseStore(client, encoder.name, collection=fresh)
     report = store.sync(clauses, encoder, documents, progress=progress)
     with store._guard("swap"):
-        for live, built in ((config.COLLECTION, store.collection),
-                            (config.COLLECTION + SENTENCES, store.sentences)):
+        for live, built in ((COLLECTION, store.collection),
+                            (COLLECTION + SENTENCES, store.sentences)):
             with contextlib.suppress(chromadb.errors.NotFoundError):
                 client.delete_collection(live)
             built.modify(name=live)

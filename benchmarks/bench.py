@@ -34,7 +34,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,7 +41,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import config
+from assistant.settings import REPO, Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from a checkout
+from tests.chroma_server import ChromaServer  # noqa: E402
 
 DEFAULT_SIZES = "1000,10000,100000"
 QUICK_SIZES = "1000,10000"
@@ -54,92 +56,8 @@ TARGETS = {"warm_p50_ms": 30, "warm_p95_ms": 80, "cold_s": 5, "growth_100k_p50_m
 
 
 # ----------------------------------------------------------------------------- a Chroma server
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def chroma_executable() -> str:
-    """The ``chroma`` CLI of this environment (the venv's, next to its python)."""
-    here = Path(sys.executable).with_name("chroma")
-    found = str(here) if here.exists() else shutil.which("chroma")
-    if not found:
-        raise RuntimeError("the `chroma` command is not installed (it comes with the chromadb package)")
-    return found
-
-
-class ChromaServer:
-    """A real ``chroma run`` server on 127.0.0.1 for tests and benchmarks.
-
-    ``start()`` waits (at most *timeout* s) for ``/api/v2/heartbeat``; ``stop()`` terminates it
-    (kill after 10 s). Usable as a context manager."""
-
-    def __init__(self, path: Path | str, port: int | None = None, host: str = "127.0.0.1") -> None:
-        self.path = Path(path)
-        self.host = host
-        self.port = port or free_port()
-        self.proc: subprocess.Popen | None = None
-        self.log_path = self.path.with_name(self.path.name + ".log")
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
-
-    def _ready(self) -> bool:
-        import urllib.request
-
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-        try:
-            with opener.open(f"{self.url}/api/v2/heartbeat", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    def start(self, timeout: float = 60.0) -> "ChromaServer":
-        self.path.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, ANONYMIZED_TELEMETRY="False", NO_COLOR="1")
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [chroma_executable(), "run", "--path", str(self.path), "--host", self.host,
-                 "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            if self._ready():
-                return self
-            time.sleep(0.2)
-        tail = self.log_path.read_text("utf-8", "replace")[-800:] if self.log_path.exists() else ""
-        self.stop()
-        raise RuntimeError(f"chroma server on port {self.port} not ready within {timeout:.0f} s: {tail}")
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.proc = None
-
-    def __enter__(self) -> "ChromaServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-# ----------------------------------------------------------------------------- measuring helpers
 def proc_status(pid: int | str = "self") -> dict[str, float]:
     """VmRSS / VmHWM (peak) of a process in MB (Linux /proc; empty elsewhere)."""
     out: dict[str, float] = {}
@@ -174,7 +92,7 @@ def loadavg() -> list[float]:
 
 
 def dev_questions(n: int = 0) -> list[str]:
-    path = config.REPO / "evals" / "dev.jsonl"
+    path = REPO / "evals" / "dev.jsonl"
     qs = [json.loads(line)["question"] for line in path.read_text("utf-8").splitlines() if line.strip()]
     return qs[:n] if n else qs
 
@@ -254,7 +172,7 @@ def shipped_retriever() -> str:
     """Which dense retrieval retrieve.py ships right now."""
     import inspect
 
-    from .retrieve import HybridSearcher
+    from assistant.retrieval.hybrid import HybridSearcher
 
     k = inspect.signature(HybridSearcher.__init__).parameters.get("dense_k")
     return f"top-{k.default}" if k is not None else "k = all clauses"
@@ -268,7 +186,7 @@ def synthetic_corpus(documents, clauses, vectors, size: int, seed: int = 0):
 
     import numpy as np
 
-    from .text import is_cjk
+    from assistant.text import is_cjk
 
     rng = np.random.default_rng(seed)
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -313,8 +231,8 @@ def real_vectors(index_path: Path | None, url: str | None, corpus) -> Any:
     """The stored embeddings of the real clauses (in corpus order)."""
     import numpy as np
 
-    from .embed import get_embedder
-    from .index import ClauseStore, open_client
+    from assistant.index.embed import get_embedder
+    from assistant.index.store import ClauseStore, open_client
 
     store = ClauseStore(open_client(index_path, url), get_embedder().name)
     store.sync(corpus.clauses, get_embedder(), corpus.documents, progress=False)
@@ -326,11 +244,11 @@ def real_vectors(index_path: Path | None, url: str | None, corpus) -> Any:
 
 def growth_case(spec: dict[str, Any]) -> dict[str, Any]:
     """One synthetic size in one mode, in this process (run by ``--worker``)."""
-    from .answer import Assistant
-    from .clauses import load_corpus
-    from .embed import get_embedder
-    from .index import ClauseStore, open_client, passage
-    from .retrieve import HybridSearcher
+    from assistant.answering.extractive import Assistant
+    from assistant.corpus.store import load_corpus
+    from assistant.index.embed import get_embedder
+    from assistant.index.store import ClauseStore, open_client, passage
+    from assistant.retrieval.hybrid import HybridSearcher
 
     size, mode = int(spec["size"]), spec["mode"]
     work = Path(spec["workdir"])
@@ -396,9 +314,9 @@ def growth_case(spec: dict[str, Any]) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- stages
 def stage_build(workdir: Path) -> tuple[dict[str, Any], Path]:
-    from .clauses import load_corpus
-    from .embed import get_embedder
-    from .index import ClauseStore, open_client
+    from assistant.corpus.store import load_corpus
+    from assistant.index.embed import get_embedder
+    from assistant.index.store import ClauseStore, open_client
 
     corpus = load_corpus()
     embedder = get_embedder()
@@ -430,11 +348,11 @@ def stage_build(workdir: Path) -> tuple[dict[str, Any], Path]:
 
 def _cli() -> list[str]:
     exe = Path(sys.executable).with_name("assistant")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "assistant.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "assistant.apps.cli"]
 
 
 def stage_warm(index: Path | None, questions: list[str], passes: int) -> dict[str, Any]:
-    from .answer import load_assistant
+    from assistant.services import load_assistant
 
     assistant = load_assistant(str(index) if index else None, progress=False)
     out = {"questions": len(questions), "passes": passes, "load_before": loadavg(),
@@ -472,7 +390,7 @@ def stage_growth(size: int, mode: str, source_index: Path, questions: list[str],
             "workdir": str(workdir), "current_queries": current_queries}
     t = time.perf_counter()
     try:
-        r = subprocess.run([*_cli(), "bench", "--worker", json.dumps(spec, ensure_ascii=False)],
+        r = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec, ensure_ascii=False)],
                            capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"size": size, "mode": mode, "error": f"timed out after {timeout:.0f} s"}
@@ -625,7 +543,7 @@ def run(args: argparse.Namespace) -> int:
     questions = dev_questions(args.questions or (40 if args.quick else 0))
     growth_q = dev_questions(min(args.growth_questions, 20) if args.quick else args.growth_questions)
     cold_runs = 1 if args.quick else args.cold_runs
-    out_dir = Path(args.out or config.reports_dir())
+    out_dir = Path(args.out or Settings.from_env().reports_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rep: dict[str, Any] = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -640,7 +558,7 @@ def run(args: argparse.Namespace) -> int:
             f"dense top-{DENSE_K} + partial sort (the retrieve.py change); warm/growth headline = as shipped",
         ],
     }
-    chroma_url = config.chroma_url()
+    chroma_url = Settings.from_env().chroma_url
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
         tmpdir = Path(tmp)
         index: Path | None = Path(args.index) if args.index else None
@@ -654,7 +572,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"bench: cold ask × {cold_runs} …", file=sys.stderr, flush=True)
             rep["cold"] = stage_cold(index, cold_runs)
         if "growth" not in skip:
-            source = index or config.index_dir()
+            source = index or Settings.from_env().index_dir
             rep["growth"] = []
             for size in sizes:
                 for mode in modes:
@@ -670,3 +588,13 @@ def run(args: argparse.Namespace) -> int:
     print_report(rep)
     print(f"report: {json_path}" + (f", {png_path}" if png_path.exists() else ""))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks/bench.py", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

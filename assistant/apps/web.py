@@ -15,25 +15,25 @@ and the chatbot renders HTML without markdown, so user or corpus text can never 
 The module top level stays light (no gradio import): the CLI imports it to build its parser.
 """
 
-import argparse
 import html
 import ipaddress
 import logging
 import os
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import config  # noqa: F401  (sets GRADIO_ANALYTICS_ENABLED=False before gradio loads)
+from assistant import settings as config  # noqa: F401  (sets GRADIO_ANALYTICS_ENABLED=False before gradio loads)
 
 if TYPE_CHECKING:
     import gradio as gr
 
-    from .answer import Answer, Assistant, Citation
-    from .clauses import Clause, Corpus
-    from .feedback import FeedbackStore
-    from .retrieve import Hit
+    from assistant.answering.extractive import Assistant
+    from assistant.answering.records import Answer, Citation
+    from assistant.apps.feedback import FeedbackStore
+    from assistant.corpus.records import Clause, Corpus
+    from assistant.retrieval.hybrid import Hit
+
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +62,16 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def clause_path(label: str, doc_title: str) -> str:
-    """「二、… › (三)… › 第6條」: the label without its 《document》 prefix."""
-    prefix = f"《{doc_title}》"
-    return label[len(prefix):] if label.startswith(prefix) else label
+def citation_path(c: "Citation") -> list[str]:
+    """Section, subsection and clause of a citation, from its structured fields."""
+    parts = [c.section, c.subsection or "", c.clause]
+    return [p for i, p in enumerate(parts) if p and p not in parts[:i]]
 
 
 def citation_string(citation: "Citation") -> str:
     """The one-line citation a cadre pastes into a report:
     《…》二、進一步健全鄉鎮紀檢組織 第6條:“任滿一屆的應適當交流,任滿10年的必須交流。”"""
-    path = clause_path(citation.label, citation.doc_title).replace(" › ", " ")
-    return f"《{citation.doc_title}》{path}:“{citation.quote}”"
+    return f"《{citation.doc_title}》{' '.join(citation_path(citation))}:“{citation.quote}”"
 
 
 def highlight(text: str, quote: str = "", answer: str = "") -> str:
@@ -102,15 +101,13 @@ def copy_button(text: str) -> str:
     return f'<button type="button" class="copy-cite" title="{esc(text)}">複製引用</button>'
 
 
-
 def render_card(c: "Citation", *, answer: str = "", related: bool = False, number: int | None = None) -> str:
     """One citation card: document, section path, clause number, verbatim text, actions.
     A *related* card (a refusal's 相關條文) highlights and offers to copy nothing — nothing in
     it is the answer — and clamps its text to two lines so the refusal itself stays in view."""
-    path = clause_path(c.label, c.doc_title)
-    head, _, number = path.rpartition(" › ")
-    crumbs = "".join(f'<span class="crumb">{esc(p)}</span>' for p in head.split(" › ") if p)
-    where = f'{crumbs}<span class="cite-no">{esc(number or path)}</span>'
+    *head, ref = citation_path(c)
+    crumbs = "".join(f'<span class="crumb">{esc(p)}</span>' for p in head)
+    where = f'{crumbs}<span class="cite-no">{esc(ref)}</span>'
     if related:
         return (
             f'<div class="cite-card related"><div class="cite-doc">《{esc(c.doc_title)}》</div>'
@@ -202,10 +199,8 @@ def render_toc(corpus: "Corpus") -> str:
 
 
 def _toc_clause(c: "Clause") -> str:
-    from .answer import clause_ref
-
-    ref = clause_ref(c) if c.clause_no is not None else "正文"
-    cite = f"《{c.doc_title}》{clause_path(c.label, c.doc_title).replace(' › ', ' ')}:“{c.text}”"
+    ref = c.ref if c.clause_no is not None else "正文"
+    cite = f"《{c.doc_title}》{' '.join(c.path)}:“{c.text}”"
     return (
         f'<div class="toc-clause" id="clause-{esc(c.id)}" tabindex="-1">'
         f'<div class="toc-clause-head">{clause_link(c.id, ref)}'
@@ -348,7 +343,7 @@ def _index_state(row: Any) -> str:
 
 def render_documents(report: Any) -> str:
     """The corpus's documents (id, file, clause count, index status) as an escaped table."""
-    from .clauses import CORPUS_FILE
+    from assistant.corpus.parse import CORPUS_FILE
 
     rows = []
     for r in report.rows:
@@ -376,7 +371,7 @@ def render_documents(report: Any) -> str:
 def removable_choices(report: Any) -> list[tuple[str, str]]:
     """Dropdown choices for the remove action: one per added file (label, file name); the seed
     record's documents are not offered. A multi-document file is removed as a whole."""
-    from .clauses import CORPUS_FILE
+    from assistant.corpus.parse import CORPUS_FILE
 
     by_file: dict[str, list[Any]] = {}
     for r in report.rows:
@@ -419,14 +414,14 @@ class LiveAssistant:
 
     def _reload(self, old: "Assistant") -> None:
         """Swap in an assistant over the corpus as it now is on disk (caller holds the lock)."""
-        from .clauses import load_corpus
-        from .ingest import reload_assistant
+        from assistant.corpus.store import load_corpus
+        from assistant.services import reload_assistant
 
         new = reload_assistant(old, self.corpus_dir)
         self._current = (new, load_corpus(self.corpus_dir))
 
     def documents(self) -> Any:
-        from .ingest import list_documents
+        from assistant.services import list_documents
 
         return list_documents(self.corpus_dir, self.index_path)
 
@@ -434,7 +429,7 @@ class LiveAssistant:
             doc_number: str = "") -> tuple[bool, str]:
         """Add uploaded files — (path, original name) pairs or plain paths — with
         :func:`assistant.ingest.add_files`; returns (corpus changed, result HTML)."""
-        from .ingest import add_files, normalize_date
+        from assistant.services import add_files, normalize_date
 
         pairs = [u if isinstance(u, (tuple, list)) else (str(u), os.path.basename(str(u))) for u in uploads or []]
         if not pairs:
@@ -469,7 +464,7 @@ class LiveAssistant:
 
     def remove(self, target: str) -> tuple[bool, str]:
         """Remove an added file (or document id) and its clauses; returns (changed, HTML)."""
-        from .ingest import remove_documents
+        from assistant.services import remove_documents
 
         target = (target or "").strip()
         if not target:
@@ -835,7 +830,7 @@ def build_app(
                 results = gr.HTML(elem_id="browse-results")
                 toc = gr.HTML(render_toc(corpus), elem_id="toc")
             try:
-                from .quiz_ui import build_quiz_tab
+                from assistant.apps.quiz_tab import build_quiz_tab
             except ModuleNotFoundError as exc:
                 if exc.name != "assistant.quiz_ui":
                     raise
@@ -1012,38 +1007,3 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 = all)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
-    parser.add_argument("--auth", help=f"require a login, user:password (or ${AUTH_ENV})")
-    parser.add_argument("--feedback-db",
-                        help="feedback SQLite file (default $ASSISTANT_FEEDBACK_DB or data/feedback.sqlite)")
-
-
-def run(args: argparse.Namespace) -> int:
-    from .answer import load_assistant
-    from .clauses import load_corpus
-    from .feedback import FeedbackStore
-
-    try:
-        auth = parse_auth(args.auth or os.environ.get(AUTH_ENV))
-    except ValueError as exc:
-        print(f"assistant: error: {exc}", file=sys.stderr)
-        return 2
-    if auth is None and not _is_loopback(args.host):
-        print(f"警告 / warning: listening on {args.host} without a login: anyone who can reach "
-              "this machine can use the chat and leave feedback. Add --auth user:password.",
-              file=sys.stderr)
-    assistant = load_assistant(args.index)
-    store = FeedbackStore(args.feedback_db)
-    # The 管理 tab (upload / remove guidelines) exists only behind the login.
-    demo = build_app(assistant, feedback_store=store, corpus=load_corpus(),
-                     admin=auth is not None, index_path=args.index)
-    launch(demo, host=args.host, port=args.port, auth=auth, prevent_thread_lock=True, quiet=True)
-    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    print(f"指引問答助手已啟動: http://{shown}:{args.port}  (Ctrl-C 結束)\n"
-          f"意見回饋存於 {store.path}"
-          + ("\n已登入的使用者可在「管理」分頁加入或移除指引。" if auth else ""), file=sys.stderr)
-    demo.block_thread()  # until Ctrl-C
-    return 0

