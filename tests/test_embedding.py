@@ -183,9 +183,12 @@ def test_query_cache_and_shapes(embedder):
 
 
 def test_get_embedder_env(monkeypatch, embedder):
+    from assistant.settings import Settings
+
     monkeypatch.setenv("ASSISTANT_EMBED_MODEL", embedder.model)
-    custom = embed.get_embedder()
-    assert custom is embed.get_embedder()  # cached per process
+    settings = Settings.from_env()  # the settings root reads the variable; get_embedder does not
+    custom = embed.get_embedder(settings)
+    assert custom is embed.get_embedder(Settings.from_env())  # cached per process
     assert custom.name == f"st:{embedder.model}" and custom.query_backend == "torch"
     assert os.environ["HF_HUB_OFFLINE"] == "1"
 
