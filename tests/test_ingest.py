@@ -178,7 +178,7 @@ def doc_of(report, name: str):
 
 @pytest.mark.parametrize("name, seed_id", [("鄉鎮紀檢.docx", "d4"), ("農村基層.pdf", "d2")])
 def test_same_clauses_as_the_txt_record(env, added, name: str, seed_id: str) -> None:
-    corpus = load_corpus()
+    corpus = load_corpus(env["corpus"])
     doc = doc_of(added, name)
     got = corpus.by_doc(doc.id)
     want = SEED.by_doc(seed_id)
@@ -334,7 +334,7 @@ def test_dropped_broken_file_is_reported_and_others_still_load(env, added, capsy
     bad = env["corpus"] / "dropped.pdf"
     _encrypted_pdf(bad)
     try:
-        corpus = load_corpus()
+        corpus = load_corpus(env["corpus"])
         assert {d.id for d in corpus.documents} == {"d6", "d7"}
         (err,) = corpus.errors
         assert err.file == "dropped.pdf" and "encrypted" in err.reason
@@ -346,7 +346,7 @@ def test_dropped_broken_file_is_reported_and_others_still_load(env, added, capsy
         assert any("dropped.pdf" in r.getMessage() and "encrypted" in r.getMessage() for r in caplog.records)
     finally:
         bad.unlink()
-    assert not load_corpus().errors
+    assert not load_corpus(env["corpus"]).errors
 
 
 def test_dropped_file_and_assistant_index(env, added, capsys) -> None:
@@ -360,11 +360,11 @@ def test_dropped_file_and_assistant_index(env, added, capsys) -> None:
     try:
         assert main(["index"]) == 0
         assert "3 added, 0 re-embedded, 0 removed, 48 unchanged" in capsys.readouterr().out
-        corpus = load_corpus()
+        corpus = load_corpus(env["corpus"])
         (doc,) = [d for d in corpus.documents if d.source == "規定.txt"]
         assert doc.id == f"d{last + 1}" and doc.title == "村务公开管理规定"
         assert (env["corpus"] / "規定.txt.meta.json").is_file()
-        assert load_corpus().document(doc.id) == doc  # stable: registered once
+        assert load_corpus(env["corpus"]).document(doc.id) == doc  # stable: registered once
         got = ask("村务公开多久至少一次?")
         assert got.citations[0].id == f"{doc.id}-s1-c2" and "每季度至少一次" in got.answer
     finally:
