@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from assistant.settings import REPO
+from assistant.settings import REPO, Settings
 
 
 def _print_answer(answer, as_json: bool) -> None:
@@ -38,7 +38,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from assistant.services import rebuild_index, sync_index
 
     # --rebuild: embedded, build beside index/ and swap atomically; server, a new collection, renamed
-    report, corpus = (rebuild_index if args.rebuild else sync_index)(settings=args.settings)
+    report, corpus = (rebuild_index if args.rebuild else sync_index)(settings=_settings(args))
     print(f"index: {len(corpus.clauses)} clauses from {len(corpus.documents)} documents; {report}")
     return 0
 
@@ -56,7 +56,7 @@ def _questions(args: argparse.Namespace):
 def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.services import load_assistant
 
-    assistant = load_assistant(settings=args.settings, progress=not args.json)
+    assistant = load_assistant(settings=_settings(args), progress=not args.json)
     for q in _questions(args):
         _print_answer(assistant.ask(q, k=args.k), args.json)
     return 0
@@ -67,10 +67,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.services import load_assistant
 
     items = load_items(args.file)
-    assistant = load_assistant(settings=args.settings, progress=not args.json)
+    assistant = load_assistant(settings=_settings(args), progress=not args.json)
     report = evaluate(assistant, items, k=args.k, progress=not args.json)
     name = Path(args.file).stem
-    paths = write_report(report, Path(args.report or args.settings.reports_dir), name)
+    paths = write_report(report, Path(args.report or _settings(args).reports_dir), name)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -104,7 +104,7 @@ def cmd_terminal_chat(args: argparse.Namespace) -> int:
     """Interactive terminal chat; follow-up questions lean on the previous question."""
     from assistant.services import load_assistant
 
-    assistant = load_assistant(settings=args.settings)
+    assistant = load_assistant(settings=_settings(args))
     history: list[str] = []
     print("請輸入問題(繁體或簡體均可),空行或 Ctrl-D 結束。")
     while True:
@@ -136,7 +136,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     try:
         report = add_files(
             args.files, title=args.title, issuer=args.issuer, date=args.date,
-            doc_number=args.doc_number, status=args.status, settings=args.settings,
+            doc_number=args.doc_number, status=args.status, settings=_settings(args),
             sync=not args.no_index, progress=not args.json,
         )
     except ValueError as exc:
@@ -169,7 +169,7 @@ def _args_docs(parser: argparse.ArgumentParser) -> None:
 def cmd_docs(args: argparse.Namespace) -> int:
     from assistant.services import list_documents
 
-    report = list_documents(settings=args.settings)
+    report = list_documents(settings=_settings(args))
     if args.json:
         print(json.dumps({
             "documents": [{
@@ -195,7 +195,7 @@ def _args_remove(parser: argparse.ArgumentParser) -> None:
 def cmd_remove(args: argparse.Namespace) -> int:
     from assistant.services import remove_documents
 
-    results, report = remove_documents(args.targets, sync=not args.no_index, progress=True, settings=args.settings)
+    results, report = remove_documents(args.targets, sync=not args.no_index, progress=True, settings=_settings(args))
     for r in results:
         if r.error:
             print(f"assistant remove: error: {r.error}", file=sys.stderr)
@@ -217,7 +217,7 @@ def _args_feedback(parser: argparse.ArgumentParser) -> None:
 def cmd_feedback(args: argparse.Namespace) -> int:
     from assistant.apps.feedback import FeedbackStore
 
-    path = Path(args.db) if args.db else args.settings.feedback_db
+    path = Path(args.db) if args.db else _settings(args).feedback_db
     if not path.is_file():
         raise FileNotFoundError(f"no feedback database at {path} (nothing has been rated yet?)")
     store = FeedbackStore(path)
@@ -246,7 +246,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from assistant.services import load_assistant
 
     try:
-        auth = parse_auth(args.auth or args.settings.auth)
+        auth = parse_auth(args.auth or _settings(args).auth)
     except ValueError as exc:
         print(f"assistant: error: {exc}", file=sys.stderr)
         return 2
@@ -254,12 +254,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
         print(f"警告 / warning: listening on {args.host} without a login: anyone who can reach "
               "this machine can use the chat and leave feedback. Add --auth user:password.",
               file=sys.stderr)
-    assistant = load_assistant(settings=args.settings)
-    store = FeedbackStore(args.feedback_db or args.settings.feedback_db)
+    assistant = load_assistant(settings=_settings(args))
+    store = FeedbackStore(args.feedback_db or _settings(args).feedback_db)
     # The 管理 tab (upload / remove guidelines) exists only behind the login.
-    demo = build_app(assistant, feedback_store=store, corpus=load_corpus(args.settings.corpus_dir),
-                     admin=auth is not None, corpus_dir=args.settings.corpus_dir,
-                     index_path=args.settings.index_dir)
+    demo = build_app(assistant, feedback_store=store, corpus=load_corpus(_settings(args).corpus_dir),
+                     admin=auth is not None, corpus_dir=_settings(args).corpus_dir,
+                     index_path=_settings(args).index_dir)
     launch(demo, host=args.host, port=args.port, auth=auth, prevent_thread_lock=True, quiet=True)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"指引問答助手已啟動: http://{shown}:{args.port}  (Ctrl-C 結束)\n"
@@ -316,7 +316,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
             text = format_reports(quiz, reports)
         _write(text, args.out)
         return 0
-    corpus = load_corpus(args.settings.corpus_dir)
+    corpus = load_corpus(_settings(args).corpus_dir)
     if args.stats:
         _write(format_coverage(coverage(corpus)), args.out)
         return 0
@@ -337,6 +337,13 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         sheet.write_text(json.dumps(answer_sheet(quiz), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"quiz: wrote blank answer sheet {sheet}", file=sys.stderr)
     return 0
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The one settings root for a parsed command line (flags override the environment), built once."""
+    if getattr(args, "settings", None) is None:
+        args.settings = Settings.from_env(index_dir=args.index, chroma_url=args.chroma_url)
+    return args.settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -400,11 +407,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.settings import Settings
-
     args = build_parser().parse_args(argv)
     try:
-        args.settings = Settings.from_env(index_dir=args.index, chroma_url=args.chroma_url)
+        _settings(args)
         return args.func(args)
     except KeyboardInterrupt:
         return 130
