@@ -66,7 +66,9 @@ class FileResult:
     status: str  # added | updated | unchanged | duplicate | failed
     documents: list[Document] = field(default_factory=list)
     clauses: int = 0
-    error: str | None = None  # the reason, when failed (or the duplicate's twin)
+    error: str | None = None  # the reason, when failed (or the duplicate's twin), in English
+    code: str | None = None  # which problem, when error is set: a key of assistant.corpus.errors.MESSAGES
+    values: dict[str, str] = field(default_factory=dict)  # what the code's message names
 
     def __str__(self) -> str:
         if self.status == "failed":
@@ -211,7 +213,7 @@ def add_files(
         try:
             name = _safe_name(names[i] if names is not None else src.name)
         except ValueError as exc:
-            results.append(FileResult(str(given), src.name, "failed", error=str(exc)))
+            results.append(FileResult(str(given), src.name, "failed", error=str(exc), code="bad_name"))
             continue
         results.append(_add_one(src, name, directory, overrides, str(given)))
     report = AddReport(results)
@@ -223,15 +225,24 @@ def add_files(
 
 
 def _add_one(src: Path, name: str, directory: Path, overrides: Mapping[str, Any], given: str) -> FileResult:
-    def failed(reason: str) -> FileResult:
-        return FileResult(given, name, "failed", error=reason)
+    def failed(reason: str, *, code: str, **values: str) -> FileResult:
+        return FileResult(given, name, "failed", error=str(reason), code=code, values=values)
+
+    def refused(exc: ValueError) -> FileResult:
+        # The code of a Problem (ExtractionError, …); a plain ValueError (the parser's: no
+        # clauses, duplicate ids, …) is `invalid`, its English text the detail.
+        reason = exc.reason if isinstance(exc, ExtractionError) else str(exc)
+        if code := getattr(exc, "code", None):
+            return failed(reason, code=code, **getattr(exc, "values", {}))
+        return failed(reason, code="invalid", detail=reason)
 
     if src.suffix.lower() not in SOURCE_SUFFIXES:
-        return failed(f"unsupported file type {src.suffix or '(none)'!r} (supported: {' '.join(SOURCE_SUFFIXES)})")
+        return failed(f"unsupported file type {src.suffix or '(none)'!r} (supported: {' '.join(SOURCE_SUFFIXES)})",
+                      code="unsupported_type")
     if Path(name).suffix.lower() != src.suffix.lower():
-        return failed(f"the stored name {name!r} must keep the file type {src.suffix!r}")
+        return failed(f"the stored name {name!r} must keep the file type {src.suffix!r}", code="type_changed")
     if not src.is_file():
-        return failed("no such file")
+        return failed("no such file", code="no_such_file")
     try:
         text = extract_text(src)
         dst = directory / name
@@ -240,19 +251,18 @@ def _add_one(src: Path, name: str, directory: Path, overrides: Mapping[str, Any]
         if len(entries) > 1 and (overrides.get("title") or overrides.get("doc_number")):
             return failed(
                 f"holds {len(entries)} documents (第N篇 format): --title/--doc-number name one document; "
-                f"edit {name}{SIDECAR_SUFFIX} after adding instead"
+                f"edit {name}{SIDECAR_SUFFIX} after adding instead", code="multi_doc_title",
             )
         _validate(text, name, entries)
-    except ExtractionError as exc:
-        return failed(exc.reason)
-    except ValueError as exc:
-        return failed(str(exc))
+    except ValueError as exc:  # ExtractionError, or the parser's (no clauses, duplicate ids, …)
+        return refused(exc)
     sha = file_sha256(src)
     for other in source_files(directory):
         if other.name != name and file_sha256(other) == sha:
             side = read_sidecar(other) or {}
             ids = ", ".join(d["id"] for d in side.get("documents", []))
-            return FileResult(given, name, "duplicate", error=f"same content as {other.name} ({ids}), already in the corpus")
+            return FileResult(given, name, "duplicate", error=f"same content as {other.name} ({ids}), already in the corpus",
+                              code="duplicate_content", values={"file": other.name, "ids": ids})
     existed = dst.exists()
     same_bytes = existed and file_sha256(dst) == sha
     if not same_bytes:
@@ -265,7 +275,9 @@ def _add_one(src: Path, name: str, directory: Path, overrides: Mapping[str, Any]
     except (OSError, ValueError) as exc:
         if not existed:
             dst.unlink(missing_ok=True)
-        return failed(str(getattr(exc, "reason", exc)))
+        if isinstance(exc, OSError):  # writing the sidecar or ids.json, or the corpus lock timed out
+            return failed(str(exc), code="store_failed", detail=str(exc))
+        return refused(exc)
     docs, clauses = parse_source(text, name, side["documents"])
     if not existed or old is None:  # new, or dropped into the directory and not yet registered
         status = "added"
@@ -281,7 +293,8 @@ class RemoveResult:
     target: str
     removed: list[str] = field(default_factory=list)  # file names removed
     doc_ids: list[str] = field(default_factory=list)
-    error: str | None = None
+    error: str | None = None  # why it was not removed, in English
+    code: str | None = None  # which problem, when error is set: a key of assistant.corpus.errors.MESSAGES
 
 
 def remove_documents(
@@ -307,11 +320,13 @@ def remove_documents(
                 f"{what} the seed record {CORPUS_FILE} (d1–d5, metadata in {METADATA_FILE}), which is kept "
                 "as published: its documents cannot be removed one by one"
             )
+            res.code = "seed_document"
             continue
         path = directory / name
         if not path.is_file() or path.suffix.lower() not in SOURCE_SUFFIXES:
             known = ", ".join([d.id for d in corpus.documents] + [p.name for p in source_files(directory)])
             res.error = f"no document or added file {target!r} in the corpus (known: {known})"
+            res.code = "unknown_document"
             continue
         try:
             side = read_sidecar(path) or {}
@@ -323,6 +338,7 @@ def remove_documents(
                 f"{target} is one of {len(ids)} documents in {name} ({', '.join(ids)}); remove the whole "
                 f"file with `assistant remove {name}`"
             )
+            res.code = "part_of_file"
             continue
         with _lock(directory):
             path.unlink()

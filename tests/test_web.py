@@ -433,7 +433,8 @@ def test_admin_reports_render_as_text():
         assert {t for t, _ in parser.tags} <= ALLOWED_TAGS | {"table", "thead", "tbody", "tr", "th", "td"}, html_out
         assert all(name == "class" for _, attrs in parser.tags for name, _ in attrs), html_out
         assert payload in "".join(parser.text)
-    assert web.zh_reason("no text layer in 2 page(s): a scanned PDF?").startswith("PDF 沒有文字層")
+    refused = FileResult("x.pdf", "x.pdf", "failed", error="no text layer in 2 page(s)", code="pdf_no_text")
+    assert web.zh_reason(refused).startswith("PDF 沒有文字層")
     assert web._upload_name("a/b\x00\n.txt", "/tmp/x.txt") == "ab.txt"
     assert web._upload_name("", "/tmp/gradio/x/規定.txt") == "規定.txt"
 

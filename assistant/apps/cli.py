@@ -145,7 +145,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({
             "files": [{
-                "path": f.path, "name": f.name, "status": f.status, "error": f.error,
+                "path": f.path, "name": f.name, "status": f.status, "error": f.error, "code": f.code,
                 "documents": [d.id for d in f.documents], "clauses": f.clauses,
             } for f in report.files],
             "index": None if report.sync is None else {

@@ -232,42 +232,23 @@ def render_hits(query: str, hits: Sequence["Hit"]) -> str:
 
 ADMIN_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
 
-# The reasons assistant.ingest gives (English, for the CLI) in Traditional Chinese. Matched by
-# their stable opening words; anything unknown is shown as 「無法處理」 plus the original reason.
-_REASONS: list[tuple[str, str]] = [
-    (r"^not a readable Word \.docx", "不是可讀取的 Word .docx 檔案;舊版 .doc 請先另存為 .docx"),
-    (r"^encrypted PDF", "PDF 已加密(有密碼保護),請另存一份未加密的版本"),
-    (r"^no text layer", "PDF 沒有文字層(可能是掃描檔),請先做文字辨識(OCR),或改用 .docx/.txt"),
-    (r"^not a readable PDF", "不是可讀取的 PDF 檔案"),
-    (r"^text extraction failed", "無法從 PDF 擷取文字"),
-    (r"^empty file", "空白檔案(0 位元組)"),
-    (r"^no text in the file", "檔案中沒有文字"),
-    (r"^binary data", "不是文字檔(含二進位資料)"),
-    (r"^(not text in|does not decode to Chinese text)", "無法以 UTF-8、GB18030 或 Big5 讀成中文文字"),
-    (r"^no guideline text found", "找不到指引條文:沒有句子、章節編號(一、)、條目(1、)或條文(第N條)"),
-    (r"^unsupported file type", "不支援的檔案類型(只接受 .txt .md .docx .pdf)"),
-    (r"^cannot be stored under the name", "這個檔名不能存入語料庫(以「.」開頭,或是保留的檔名)"),
-    (r"^the stored name .* must keep the file type", "檔名必須保留原本的副檔名"),
-    (r"^no such file", "找不到上傳的檔案,請重新上傳"),
-    (r"^cannot be read", "無法讀取檔案"),
-    (r"^holds \d+ documents", "檔案含多篇文件(第N篇格式),標題與文號只能指定給單篇文件;請留空這兩欄再加入"),
-    (r"^the file holds \d+ documents but its sidecar", "檔案的篇數與其中繼資料不符,請重新加入"),
-    (r"^duplicate .* ids", "條文編號重複,請檢查文中的編號"),
-]
+
+def zh_problem(code: str | None, detail: str | None = None, values: dict[str, Any] | None = None) -> str:
+    """The Chinese message of a refusal's *code* (:mod:`assistant.corpus.errors`) with *values*
+    filled in, not escaped; without a code, 「無法處理(原因不明)」 and the English *detail*."""
+    from assistant.corpus.errors import UNKNOWN, zh
+
+    if code:
+        return zh(code, **{"detail": detail or "", **(values or {})})
+    return f"{UNKNOWN}:{detail}" if detail else UNKNOWN
 
 
-def zh_reason(reason: str | None) -> str:
-    """A refusal reason from :mod:`assistant.ingest` in Traditional Chinese (not escaped)."""
-    import re
-
-    reason = (reason or "").strip()
-    if m := re.match(r"^same content as (.+) \(([^()]*)\), already in the corpus$", reason):
-        ids = f"({m[2]})" if m[2] else ""
-        return f"內容與已收錄的 {m[1]}{ids} 相同,未重複加入"
-    for pattern, text in _REASONS:
-        if re.match(pattern, reason):
-            return text
-    return f"無法處理({reason or '原因不明'})"
+def zh_reason(result: Any) -> str:
+    """Why a file was refused (a :class:`~assistant.services.FileResult`) or left out of the
+    corpus (a :class:`~assistant.corpus.records.SourceError`), in Traditional Chinese (not escaped)."""
+    detail = getattr(result, "error", None) or getattr(result, "reason", None)
+    code = getattr(result, "code", None)
+    return zh_problem(code, detail, getattr(result, "values", None))
 
 
 def _doc_line(doc: Any) -> str:
@@ -291,9 +272,9 @@ def render_add_report(report: Any) -> str:
             items.append(f'<li class="same"><strong>未變更</strong> {name}:與已收錄的版本相同'
                          f'({esc("、".join(d.id for d in f.documents))})</li>')
         elif f.status == "duplicate":
-            items.append(f'<li class="same"><strong>略過</strong> {name}:{esc(zh_reason(f.error))}</li>')
+            items.append(f'<li class="same"><strong>略過</strong> {name}:{esc(zh_reason(f))}</li>')
         else:
-            items.append(f'<li class="failed"><strong>未加入</strong> {name}:{esc(zh_reason(f.error))}</li>')
+            items.append(f'<li class="failed"><strong>未加入</strong> {name}:{esc(zh_reason(f))}</li>')
     out = [f'<ul class="admin-report">{"".join(items)}</ul>']
     if report.sync is not None:
         s = report.sync
@@ -302,26 +283,24 @@ def render_add_report(report: Any) -> str:
     elif report.files and not report.ok and not any(f.status in ("added", "updated") for f in report.files):
         out.append('<div class="admin-note">沒有加入任何檔案,語料與索引均未變更。</div>')
     for e in report.corpus_errors:
-        out.append(f'<div class="admin-note">注意:語料庫中的 {esc(e.file)} 無法載入:{esc(zh_reason(e.reason))}</div>')
+        out.append(f'<div class="admin-note">注意:語料庫中的 {esc(e.file)} 無法載入:{esc(zh_reason(e))}</div>')
     return f'<div class="admin-result">{"".join(out)}</div>'
 
 
-def zh_remove_error(target: str, error: str) -> str:
-    """A :func:`assistant.ingest.remove_documents` refusal in Traditional Chinese (not escaped)."""
-    if "seed record" in error:
-        return f"{target} 屬於原始的五份指引(d1–d5),不能個別移除"
-    if "documents in" in error and "remove the whole" in error:
-        return f"{target} 是多篇文件檔中的一篇,只能整個檔案一起移除"
-    if error.startswith("no document or added file"):
-        return f"找不到 {target}(可能已被移除),請重新整理清單"
-    return f"無法移除 {target}({error})"
+def zh_remove_error(result: Any) -> str:
+    """Why a :func:`assistant.services.remove_documents` target was not removed, in Traditional
+    Chinese (not escaped)."""
+    code = getattr(result, "code", None)
+    if code:
+        return zh_problem(code, result.error, {"target": result.target})
+    return f"{result.target}:{zh_problem(None, result.error)}"
 
 
 def render_remove_results(results: Sequence[Any], sync: Any) -> str:
     items = []
     for r in results:
         if r.error:
-            items.append(f'<li class="failed"><strong>未移除</strong> {esc(zh_remove_error(r.target, r.error))}</li>')
+            items.append(f'<li class="failed"><strong>未移除</strong> {esc(zh_remove_error(r))}</li>')
         else:
             ids = "、".join(r.doc_ids) or "無文件"
             items.append(f'<li class="ok"><strong>已移除</strong> <span class="file-name">'
@@ -364,7 +343,7 @@ def render_documents(report: Any) -> str:
         f'<div class="admin-note">共 {len(report.rows)} 份文件、{total} 條條文。</div>',
     ]
     for e in report.errors:
-        out.append(f'<div class="admin-note">無法載入 {esc(e.file)}:{esc(zh_reason(e.reason))}</div>')
+        out.append(f'<div class="admin-note">無法載入 {esc(e.file)}:{esc(zh_reason(e))}</div>')
     return f'<div class="admin-docs">{"".join(out)}</div>'
 
 

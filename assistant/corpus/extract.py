@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.corpus.errors import Problem
 from assistant.corpus.metadata import _is_structure
 from assistant.corpus.parse import _CONTINUATION_START, _ends_sentence
 from assistant.text import int_to_cn
@@ -50,13 +51,17 @@ log = logging.getLogger(__name__)
 
 
 
-class ExtractionError(ValueError):
-    """A file whose text cannot be extracted; ``str()`` names the file and the reason."""
+class ExtractionError(Problem):
+    """A file whose text cannot be extracted (a ValueError); ``str()`` names the file and the
+    reason (English), ``code`` says which problem it is (a key of
+    :data:`assistant.corpus.errors.MESSAGES`) and ``values`` what its message names. ``reason``
+    is the English text without the file name (the corpus loader's SourceError keeps it with
+    the code)."""
 
-    def __init__(self, file: str | Path, reason: str):
+    def __init__(self, file: str | Path, reason: str, code: str | None = None, **values: str):
         self.file = Path(file).name
         self.reason = reason
-        super().__init__(f"{self.file}: {reason}")
+        super().__init__(f"{self.file}: {reason}", code, **values)
 
 
 # --- .txt ------------------------------------------------------------------------------------
@@ -74,7 +79,7 @@ def decode_text(data: bytes, name: str | Path = "text") -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
     if b"\x00" in data:
-        raise ExtractionError(name, "binary data (NUL bytes), not a text file")
+        raise ExtractionError(name, "binary data (NUL bytes), not a text file", code="binary")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -89,10 +94,11 @@ def decode_text(data: bytes, name: str | Path = "text") -> str:
         # GB bytes rarely decode as Big5 at all.
         candidates.append((len(_ODD.findall(text)), encoding, text))
     if not candidates:
-        raise ExtractionError(name, "not text in UTF-8, GB18030 or Big5")
+        raise ExtractionError(name, "not text in UTF-8, GB18030 or Big5", code="undecodable")
     odd, _, text = min(candidates)
     if odd > max(20, len(text) // 20):
-        raise ExtractionError(name, "does not decode to Chinese text in UTF-8, GB18030 or Big5")
+        raise ExtractionError(name, "does not decode to Chinese text in UTF-8, GB18030 or Big5",
+                              code="undecodable")
     return text
 
 
@@ -282,13 +288,14 @@ def docx_text(path: Path) -> str:
         from docx.table import Table
         from docx.text.paragraph import Paragraph
     except ImportError as exc:  # pragma: no cover - a dependency of the package
-        raise ExtractionError(path, f"python-docx is not installed ({exc})") from None
+        raise ExtractionError(path, f"python-docx is not installed ({exc})", code="missing_dependency",
+                              kind=".docx") from None
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # PackageNotFoundError, BadZipFile, KeyError, XML errors
         raise ExtractionError(
             path, f"not a readable Word .docx file ({type(exc).__name__}: {exc}); "
-            "an old .doc must be saved as .docx first"
+            "an old .doc must be saved as .docx first", code="docx_unreadable",
         ) from None
     numbering = _WordNumbering(document)
     out: list[str] = []
@@ -465,20 +472,23 @@ def pdf_text(path: Path) -> str:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
     except ImportError as exc:  # pragma: no cover - a dependency of the package
-        raise ExtractionError(path, f"pypdf is not installed ({exc})") from None
+        raise ExtractionError(path, f"pypdf is not installed ({exc})", code="missing_dependency",
+                              kind="PDF") from None
     try:
         reader = PdfReader(str(path))
         encrypted = reader.is_encrypted
     except (PdfReadError, ValueError, OSError, KeyError, TypeError) as exc:
-        raise ExtractionError(path, f"not a readable PDF ({type(exc).__name__}: {exc})") from None
+        raise ExtractionError(path, f"not a readable PDF ({type(exc).__name__}: {exc})",
+                              code="pdf_unreadable") from None
     if encrypted:
         try:
             opened = reader.decrypt("")  # an owner password alone still lets anyone read
         except Exception as exc:  # e.g. AES without the cryptography package
             raise ExtractionError(path, f"encrypted PDF that cannot be opened here ({exc}); "
-                                  "save an unprotected copy") from None
+                                  "save an unprotected copy", code="pdf_encrypted") from None
         if not opened:
-            raise ExtractionError(path, "encrypted PDF (password-protected); save an unprotected copy")
+            raise ExtractionError(path, "encrypted PDF (password-protected); save an unprotected copy",
+                                  code="pdf_encrypted")
     pages: list[list[_Line]] = []
     try:
         for number, page in enumerate(reader.pages, 1):
@@ -493,11 +503,12 @@ def pdf_text(path: Path) -> str:
     except ExtractionError:
         raise
     except Exception as exc:  # damaged content streams, unsupported fonts
-        raise ExtractionError(path, f"text extraction failed ({type(exc).__name__}: {exc})") from None
+        raise ExtractionError(path, f"text extraction failed ({type(exc).__name__}: {exc})",
+                              code="pdf_extract_failed") from None
     if not any(pages):
         raise ExtractionError(
             path, f"no text layer in {len(pages)} page(s): a scanned PDF? run OCR on it first "
-            "(e.g. ocrmypdf) or add the text as .docx/.txt"
+            "(e.g. ocrmypdf) or add the text as .docx/.txt", code="pdf_no_text",
         )
     return "\n".join(_join_lines(_strip_page_furniture(pages)))
 
@@ -512,14 +523,15 @@ def extract_text(path: str | Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in SOURCE_SUFFIXES:
         raise ExtractionError(
-            path, f"unsupported file type {suffix or '(none)'!r} (supported: {' '.join(SOURCE_SUFFIXES)})"
+            path, f"unsupported file type {suffix or '(none)'!r} (supported: {' '.join(SOURCE_SUFFIXES)})",
+            code="unsupported_type",
         )
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise ExtractionError(path, f"cannot be read ({exc.strerror or exc})") from None
+        raise ExtractionError(path, f"cannot be read ({exc.strerror or exc})", code="unreadable") from None
     if size == 0:
-        raise ExtractionError(path, "empty file (0 bytes)")
+        raise ExtractionError(path, "empty file (0 bytes)", code="empty_file")
     try:
         if suffix == ".docx":
             text = docx_text(path)
@@ -530,8 +542,8 @@ def extract_text(path: str | Path) -> str:
             if suffix == ".md":
                 text = markdown_to_text(text)
     except OSError as exc:
-        raise ExtractionError(path, f"cannot be read ({exc.strerror or exc})") from None
+        raise ExtractionError(path, f"cannot be read ({exc.strerror or exc})", code="unreadable") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
     if not text.strip():
-        raise ExtractionError(path, "no text in the file")
+        raise ExtractionError(path, "no text in the file", code="no_text")
     return text

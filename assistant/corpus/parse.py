@@ -44,6 +44,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.corpus.errors import Problem
 from assistant.corpus.records import Clause, Document
 from assistant.text import cn_to_int
 
@@ -452,4 +453,4 @@ def _check_unique(documents: list[Document], clauses: list[Clause]) -> None:
     for kind, ids in (("document", [d.id for d in documents]), ("clause", [c.id for c in clauses])):
         dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
         if dupes:
-            raise ValueError(f"duplicate {kind} ids (check the numbering in the text): {dupes}")
+            raise Problem(f"duplicate {kind} ids (check the numbering in the text): {dupes}", code="duplicate_ids")

@@ -62,7 +62,8 @@ class SourceError:
     """A corpus file that could not be loaded, and why (its documents are left out)."""
 
     file: str  # file name inside the corpus directory
-    reason: str
+    reason: str  # in English
+    code: str | None = None  # which problem: a key of assistant.corpus.errors.MESSAGES
 
     def __str__(self) -> str:
         return f"{self.file}: {self.reason}"

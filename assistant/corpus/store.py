@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.corpus.errors import Problem
 from assistant.corpus.extract import SOURCE_SUFFIXES, extract_text
 from assistant.corpus.metadata import META_FIELDS, detect_metadata
 from assistant.corpus.parse import (
@@ -68,9 +69,9 @@ def parse_source(
     """
     blocks = split_blocks(text)
     if len(blocks) != len(entries):
-        raise ValueError(
+        raise Problem(
             f"the file holds {len(blocks)} documents but its sidecar lists {len(entries)}; "
-            f"add it again (`assistant add`) to refresh the sidecar"
+            f"add it again (`assistant add`) to refresh the sidecar", code="sidecar_mismatch"
         )
     documents: list[Document] = []
     clauses: list[Clause] = []
@@ -94,9 +95,9 @@ def parse_source(
             parser.feed(raw)
         found = parser.clauses(first_order=first_order + len(clauses))
         if not found:
-            raise ValueError(
+            raise Problem(
                 f"no guideline text found in document {heading!r}: no sentences, numbered sections "
-                "(一、), items (1、) or articles (第N條)"
+                "(一、), items (1、) or articles (第N條)", code="no_guideline_text"
             )
         documents.append(doc)
         clauses.extend(found)
@@ -227,14 +228,14 @@ def _load(directory: Path, state: tuple[tuple[str, int, int], ...]) -> Corpus:
             docs, cls = parse_text(seed.read_text(encoding="utf-8"), metadata, CORPUS_FILE)
             take(CORPUS_FILE, docs, cls)
         except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
-            errors.append(SourceError(CORPUS_FILE, str(exc)))
+            errors.append(SourceError(CORPUS_FILE, str(exc), getattr(exc, "code", None)))
 
     added: list[tuple[int, Path, dict[str, Any] | None, str | None]] = []
     for path in source_files(directory):
         try:
             side = read_sidecar(path)
         except ValueError as exc:
-            errors.append(SourceError(path.name, str(exc)))
+            errors.append(SourceError(path.name, str(exc), getattr(exc, "code", None)))
             continue
         first = min((id_number(d["id"]) for d in side["documents"]), default=0) if side else 1 << 30
         added.append((first, path, side, None))
@@ -254,7 +255,7 @@ def _load(directory: Path, state: tuple[tuple[str, int, int], ...]) -> Corpus:
             take(path.name, docs, cls)
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or str(exc)
-            errors.append(SourceError(path.name, reason))
+            errors.append(SourceError(path.name, reason, getattr(exc, "code", None)))
     for err in errors:
         log.warning("corpus: %s (left out; the other documents are loaded)", err)
     return Corpus(tuple(documents), tuple(clauses), tuple(errors))
