@@ -150,7 +150,7 @@ def sync_index(
     corpus = load_corpus(s.corpus_dir, register=True)
     embedder = embedder or get_embedder(s)
     store = store or open_store(s, embedder, create=True)
-    report = store.sync(corpus.clauses, embedder, corpus.documents, progress=progress)
+    report = store.sync(corpus.passages, embedder, corpus.documents, progress=progress)
     return report, corpus
 
 
@@ -162,7 +162,7 @@ def rebuild_index(settings: Settings | None = None, *, progress: bool = True) ->
     s = resolve(settings)
     corpus = load_corpus(s.corpus_dir, register=True)
     embedder = get_embedder(s)
-    report = rebuild(s.index_dir, corpus.clauses, embedder, corpus.documents, url=s.chroma_url, progress=progress)
+    report = rebuild(s.index_dir, corpus.passages, embedder, corpus.documents, url=s.chroma_url, progress=progress)
     return report, corpus
 
 
@@ -438,9 +438,13 @@ def list_documents(corpus_dir: str | Path | None = None, index_path: str | Path 
             indexed = sum(1 for c in clauses if stored.get(c.id) == passage_sha(c, doc))
         part = parts.get(doc.id) if doc.source != CORPUS_FILE else doc.number
         rows.append(DocRow(doc, part, len(clauses), indexed))
+    # The documents' 「文件資訊」 records are indexed too (not counted as clauses).
+    docs = {d.id: d for d in corpus.documents}
+    wanted.update(r.id for r in corpus.records)
     orphans = len(set(stored or {}) - wanted)
     if stored is not None:
         behind = sum(r.clauses - (r.indexed or 0) for r in rows)
+        behind += sum(1 for r in corpus.records if stored.get(r.id) != passage_sha(r, docs.get(r.doc_id)))
         if behind or orphans:
             index_line += f"; {behind} to embed, {orphans} to delete: run `assistant index`"
         else:
@@ -466,7 +470,7 @@ def _stored_hashes(settings: Settings) -> tuple[dict[str, str] | None, str | Non
 
 
 def _assemble(corpus: Any, store: Any, embedder: Any, settings: Settings) -> Assistant:
-    core = Assistant(HybridSearcher(corpus.clauses, store, embedder, corpus.documents))
+    core = Assistant(HybridSearcher(corpus.passages, store, embedder, corpus.documents))
     if not settings.llm_url:
         return core
     from assistant.answering.llm import (
@@ -496,7 +500,7 @@ def load_assistant(
     corpus = load_corpus(s.corpus_dir)
     if store.count() == 0:  # first run: build the index (files dropped in are registered too)
         _, corpus = sync_index(progress=progress, store=store, embedder=embedder, settings=s)
-    elif not store.up_to_date(corpus.clauses, corpus.documents):
+    elif not store.up_to_date(corpus.passages, corpus.documents):
         log.warning("the index at %s is older than the corpus: run `assistant index` to update it "
                     "(answers use the clauses it holds)", store.where)
     return _assemble(corpus, store, embedder, s)

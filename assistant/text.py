@@ -87,7 +87,7 @@ def bigrams(text: str) -> list[str]:
 
 
 # Sentence ends; sub-sentence separators used to cut a short answer out of a sentence.
-_SENTENCE_END = re.compile(r"[^。!?;!?;]*[。!?;!?;]?")
+_SENTENCE_END = re.compile(r"[^。!?;!?;\n]*[。!?;!?;\n]?")
 # Commas and colons separate fragments, but not the colon of a ratio (1:1) and not 、, which
 # separates the items of one list (考素質、考能力…).
 _FRAGMENT_END = re.compile(r"(?:[^,,::。!?;!?;]|(?<=[0-9]):(?=[0-9]))*[,,::。!?;!?;]?")
@@ -102,7 +102,7 @@ def _spans(pattern: re.Pattern[str], text: str, start: int = 0) -> list[tuple[in
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of the sentences of *text* (split after 。!?;)."""
+    """(start, end) offsets of the sentences of *text* (split after 。!?; and at line breaks, which only a document record (its metadata lines) has)."""
     return _spans(_SENTENCE_END, text)
 
 

@@ -235,7 +235,7 @@ def real_vectors(index_path: Path | None, url: str | None, corpus) -> Any:
     from assistant.index.store import ClauseStore, open_client
 
     store = ClauseStore(open_client(index_path, url), get_embedder().name)
-    store.sync(corpus.clauses, get_embedder(), corpus.documents, progress=False)
+    store.sync(corpus.passages, get_embedder(), corpus.documents, progress=False)
     ids = [c.id for c in corpus.clauses]
     got = store.collection.get(ids=ids, include=["embeddings"])
     by_id = dict(zip(got["ids"], got["embeddings"]))

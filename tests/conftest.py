@@ -122,8 +122,8 @@ def server_assistant(chroma_server, replay_encoder, corpus):
     from assistant.services import load_assistant
 
     store = ClauseStore(open_client(url=chroma_server.url), replay_encoder.name)
-    report = store.sync(corpus.clauses, replay_encoder, corpus.documents, progress=False)
-    assert report.added == len(corpus.clauses)
+    report = store.sync(corpus.passages, replay_encoder, corpus.documents, progress=False)
+    assert report.added == len(corpus.passages)
     return load_assistant(chroma_url=chroma_server.url, progress=False)
 
 
@@ -178,8 +178,8 @@ def admin_web_app(replay_encoder, tmp_path_factory):
             corpus = load_corpus(corpus_dir)
             embedder = replay_encoder.embedder
             store = ClauseStore(open_client(index_dir), embedder.name)
-            store.sync(corpus.clauses, replay_encoder, corpus.documents, progress=False)
-            assistant = Assistant(HybridSearcher(corpus.clauses, store, embedder, corpus.documents))
+            store.sync(corpus.passages, replay_encoder, corpus.documents, progress=False)
+            assistant = Assistant(HybridSearcher(corpus.passages, store, embedder, corpus.documents))
             demo = web.build_app(assistant, feedback_store=FeedbackStore(root / "fb.sqlite"), corpus=corpus,
                                  admin=True, corpus_dir=corpus_dir, index_path=index_dir)
             with socket.socket() as s:

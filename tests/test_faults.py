@@ -86,7 +86,7 @@ def test_question_battery_never_crashes(assistant_instance, corpus, name: str) -
         assert a.refused
     if name == "huge":
         assert "過長" in a.note
-    assert assistant_instance.searcher.store.count() == len(corpus.clauses)
+    assert assistant_instance.searcher.store.count() == len(corpus.passages)
 
 
 @pytest.mark.xfail(not _surrogates_cleaned(), strict=True,
@@ -169,9 +169,10 @@ def _clause_count(index: Path) -> int:
 
 
 def _tiny_n(tiny_corpus: Path) -> int:
+    """Passages the index holds: the clauses and each document's 「文件資訊」 record."""
     from assistant.corpus.store import load_corpus
 
-    return len(load_corpus(tiny_corpus).clauses)
+    return len(load_corpus(tiny_corpus).passages)
 
 
 def test_missing_index_is_built_on_first_use_with_a_progress_bar(tiny_built, tiny_corpus) -> None:

@@ -11,6 +11,7 @@ from "not in the guidelines" (see evals/README.md for the calibration).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from assistant.answering.question import (
     without_exceptions,
 )
 from assistant.answering.records import Answer, Citation
-from assistant.corpus.records import Clause
+from assistant.corpus.records import Clause, record_field_words
 from assistant.retrieval.hybrid import Hit, HybridSearcher
 from assistant.text import (
     bigrams,
@@ -120,6 +121,38 @@ def answer_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# A sentence that opens an item of a list: 「一是…」, 「第二,…」, 「(三)…」, 「4.…」, 「其次,…」.
+_ITEM_START = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[,,、]|[((][一二三四五六七八九十0-9]+[))]|"
+    r"[0-9]+[、.]|[一二三四五六七八九十]+、|首先|其次|再次|最后|最後|此外|另外)"
+)
+
+
+def list_run(text: str, sentence: tuple[int, int]) -> tuple[int, int]:
+    """The whole enumeration *sentence* belongs to, as (start, end) offsets in *text*: the run of
+    items separated by 「;」 (「督促…;檢查…;協助…。」), or of sentences opened by an item marker
+    (「一是…。二是…。」), with the sentence that introduces it when it ends in 「:」. A sentence
+    in no such run is returned as it is. Lists are written this way in every document, so the
+    span follows the text's own punctuation, not a question's wording."""
+    spans = sentences(text)
+    if sentence not in spans:
+        return sentence
+    i = spans.index(sentence)
+    ends_item = [text[a:b].rstrip()[-1:] in (";", ";") for a, b in spans]
+    opens_item = [bool(_ITEM_START.match(text[a:b])) for a, b in spans]
+    lo = hi = i
+    while lo > 0 and (ends_item[lo - 1] or (opens_item[lo] and opens_item[lo - 1])):
+        lo -= 1
+    while hi + 1 < len(spans) and (ends_item[hi] or (opens_item[hi + 1] and opens_item[hi])):
+        hi += 1
+    if opens_item[lo] and not ends_item[lo] and lo == hi:  # one marked item: find its siblings
+        while hi + 1 < len(spans) and opens_item[hi + 1]:
+            hi += 1
+    if lo > 0 and text[spans[lo - 1][0] : spans[lo - 1][1]].rstrip()[-1:] in (":", ":"):
+        lo -= 1
+    return spans[lo][0], spans[hi][1]
+
+
 def _as_typed(word: str, question: str) -> str:
     """*word* (normalised) as the user wrote it: normalisation keeps offsets, so slice the
     original question (Traditional stays Traditional)."""
@@ -199,12 +232,19 @@ class Answerer:
             searched = self.searcher.lexicon.texts.get(hit.clause.id, norm)
             coverage = self._weighted(q_terms, set(bigrams(searched)))
             cands = [(a, b, next(sims)) for a, b in spans[hit.clause.id]]
+            terms = s_terms
+            if hit.clause.is_record:
+                # A document's record: the words naming the document found the record; the
+                # line that answers is the field asked for (文號, 日期, 主送機關), not the title.
+                terms = s_terms - set(bigrams(normalize(hit.clause.doc_title))) or s_terms
             known = [c for _, _, c in cands if c is not None]
             closest = max(known) if known else None
             best, best_score = (0, len(text)), -1.0
             for start, end, sim in cands:
                 s_norm = norm[start:end]
-                score = self._weighted(s_terms, set(bigrams(s_norm)))
+                if hit.clause.is_record:  # a record line also answers to its field's words
+                    s_norm += " " + normalize(record_field_words(s_norm))
+                score = self._weighted(terms, set(bigrams(s_norm)))
                 # A quoted name (「“四考”」) is matched as a whole, quotes included, so the
                 # sentence that defines it beats one that mentions 「三推四考一確定」.
                 if any(f"“{t}”" in s_norm for t in quoted):
@@ -242,7 +282,10 @@ class Answerer:
         q = normalize(asked or question)
         whole = text[start:end].strip().rstrip("。;;")
         pattern = wanted_value(q)
-        if pattern is None or asks_list(q):
+        if asks_list(q):
+            a, b = list_run(text, sentence)
+            return text[a:b].strip().rstrip("。;;")
+        if pattern is None:
             return whole
         norm = normalize(text)
         q_terms = set(bigrams(content(question)))

@@ -43,6 +43,12 @@ _NUMBERISH = re.compile(
     r"每(?:个|一)?[年月季半周天日]|季度|"
     r"[一二三四五六七八九十两]+[年届]"
 )
+# 「哪天印發的」「什麼時候出台」「哪一年起」: a point in time answers, not a count.
+_ASKS_DATE = re.compile(r"哪一?天|什么时候|什么时间|何时|哪一?年|几月几[日号]|哪个月|日期")
+DATEISH = re.compile(
+    r"[0-9]{4}年(?:[0-9]{1,2}月(?:[0-9]{1,2}日)?)?|[0-9]{1,2}月[0-9]{1,2}日|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|"
+    r"[〇○零一二三四五六七八九]{4}年|[0-9]{4}(?:年底|年前|年内)"
+)
 BODYISH = re.compile(r"机关|党委|纪委|部门|组织|委员会|政府|财政|支部|县委|市委|镇党委")
 
 # When the question names the unit it wants, a number in another unit does not answer it:
@@ -157,7 +163,9 @@ _COUNT_WORD = re.compile(r"[哪几一二三四五六七八九十两]+[个项条�
 
 def wanted_value(normalized_question: str) -> re.Pattern[str] | None:
     """What an answer to this question must contain: a quantity (in the asked unit when the
-    question names one), a responsible body, or nothing in particular (None)."""
+    question names one), a date, a responsible body, or nothing in particular (None)."""
+    if _ASKS_DATE.search(normalized_question):
+        return DATEISH
     if _ASKS_NUMBER.search(normalized_question):
         for unit, asks in _ASKS_UNIT:
             if asks.search(normalized_question):

@@ -41,11 +41,11 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from assistant.corpus.errors import Problem
-from assistant.corpus.records import Clause, Document
+from assistant.corpus.records import Clause, Document, record_clause
 from assistant.text import cn_to_int
 
 log = logging.getLogger(__name__)
@@ -228,6 +228,7 @@ class _DocumentParser:
         self.subsection_no: int | None = None
         self.subsection: str | None = None
         self.in_trailer = False
+        self.record: list[str] = []  # metadata lines, verbatim (Document.record)
         self.open: _Draft | None = None
         self.drafts: list[_Draft] = []
         # Regulation style: the article (第N條) that following paragraphs and items belong to.
@@ -239,7 +240,7 @@ class _DocumentParser:
         if not line:
             self.open = None  # a blank line ends a paragraph
         elif self.in_trailer:
-            pass
+            self.record.append(raw)
         elif m := SECTION_RE.match(line):
             self._start_section(m, raw)
         elif (m := CHAPTER_RE.match(line)) and self._is_heading(m):
@@ -257,8 +258,10 @@ class _DocumentParser:
             self.open.pieces.append(line)
         elif self.section_no == 0 and not _is_preamble_prose(line):
             self.open = None  # title, doc number, addressees, web-page header: metadata
+            self.record.append(raw)
         elif self.section_no and _is_trailer(line):
             self.open, self.in_trailer = None, True  # signature/date/印發 block closes the body
+            self.record.append(raw)
         else:
             # An unnumbered paragraph belongs to the section (and subsection) it follows. This
             # is also where document 1's closing paragraph (「加強市、縣兩級紅十字會組織建設,
@@ -362,6 +365,10 @@ class _DocumentParser:
         )
         self.drafts.append(self.open)
 
+    def document(self) -> Document:
+        """The document with its metadata lines (call after feeding every line)."""
+        return replace(self.doc, record=tuple(line.strip() for line in self.record))
+
     def clauses(self, first_order: int) -> list[Clause]:
         return [self._finish(d, first_order + i) for i, d in enumerate(self.drafts)]
 
@@ -443,10 +450,45 @@ def parse_text(
         parser = _DocumentParser(doc)
         for raw in lines:
             parser.feed(raw)
-        documents.append(doc)
+        documents.append(parser.document())
         clauses.extend(parser.clauses(first_order=len(clauses)))
     _check_unique(documents, clauses)
     return documents, clauses
+
+
+def document_records(documents: list[Document], first_order: int) -> tuple[Clause, ...]:
+    """The 「文件資訊」 passages of *documents*, ordered from *first_order*: the document's
+    card (標題, 文號, 發文機關, 日期, 狀態 from its metadata, which repairs what the print garbled:
+    紅總字〔2010〕72號), then its metadata lines, one per sentence, verbatim but for runs of
+    spaces; the addressee line (「…:」 before the body) is named 主送機關. The lines are not
+    cleaned like clause text: a space there separates fields (「校對人:吳新利 印發份數:55份」)."""
+    return tuple(
+        record_clause(d, "\n".join(_card(d)), first_order + i) for i, d in enumerate(documents)
+    )
+
+
+def _card(d: Document) -> list[str]:
+    lines = [f"標題:{d.title}"]
+    if d.doc_number:
+        lines.append(f"文號:{d.doc_number}")
+    if d.issuer:
+        lines.append(f"發文機關:{d.issuer}")
+    if d.date and (m := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", d.date)):
+        lines.append(f"日期:{int(m[1])}年{int(m[2])}月{int(m[3])}日")
+    if d.status:
+        lines.append(f"狀態:{d.status}")
+    values = {line.split(":", 1)[1] for line in lines}
+    for raw in d.record:
+        line = " ".join(raw.split())
+        for title in (d.title, d.heading):  # 「…的意見各高中、機關各股室:」: title and addressees
+            line = line.removeprefix(title).strip() if line != title else line
+        bare = line.replace(" ", "")
+        if not bare or bare in values or bare in d.title:  # the card has it (a title's lines too)
+            continue
+        if re.fullmatch(r"[^::]+[::]", line):  # 「各省、…紅十字會:」 opens the body: addressees
+            line = f"主送機關:{line[:-1]}"
+        lines.append(line)
+    return lines
 
 
 def _check_unique(documents: list[Document], clauses: list[Clause]) -> None:

@@ -6,7 +6,12 @@ import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
-__all__ = ["Clause", "Corpus", "Document", "SourceError"]
+from assistant.text import normalize
+
+__all__ = [
+    "RECORD_FIELDS", "RECORD_SECTION", "Clause", "Corpus", "Document", "SourceError", "record_clause",
+    "record_field_words",
+]
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,10 @@ class Document:
     doc_number: str | None
     status: str | None  # e.g. 征求意見稿
     source: str  # source file name
+    # The document's own metadata lines, verbatim and in order: title, 文號, addressees, web-page
+    # header, signature, date, 主題詞/印發/份數 trailer. Kept out of the clauses; cited as the
+    # document's 「文件資訊」 record (:func:`record_clause`) so 「文號是多少」 has a source.
+    record: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,11 @@ class Clause:
         return self.subsection or self.section
 
     @property
+    def is_record(self) -> bool:
+        """The document's 「文件資訊」 record (its metadata lines), not a clause of its body."""
+        return self.section == RECORD_SECTION
+
+    @property
     def path(self) -> tuple[str, ...]:
         """Section, subsection (if any) and clause reference: the label without its document."""
         parts = [self.section, self.subsection or "", self.ref]
@@ -55,6 +69,44 @@ class Clause:
     def sha(self) -> str:
         """sha256 hex of id + text: changes exactly when the clause must be re-embedded."""
         return hashlib.sha256((self.id + self.text).encode("utf-8")).hexdigest()
+
+
+RECORD_SECTION = "文件資訊"
+
+# The elements of an official document's header and closing block (GB/T 9704《黨政機關公文格式》)
+# that a record may name, each with the words people use for it. Asked 「文件發給了誰」, the
+# line 「主送機關:…」 shares no word with the question; its field's words do. Keys are matched in
+# a record line (either script); the words are searched with it, never shown.
+RECORD_FIELDS: dict[str, str] = {
+    "文號": "發文字號 字號 文件號 編號 文號",
+    "標題": "標題 名稱 題目 全稱 文件名",
+    "發文機關": "發文機關 發文單位 制發 發布 出台 制定 下發 落款 署名",
+    "日期": "成文日期 發文日期 發布日期 日期 時間 落款 簽發 出台",
+    "主送機關": "主送 發給 下發 發往 送達 對象 收文",
+    "主題詞": "主題詞 關鍵詞",
+    "印發": "印發機關 印發日期 印發 印製",
+    "印發份數": "印發份數 份數 印數",
+    "校對人": "校對",
+    "狀態": "狀態 草稿 正式 定稿",
+    "發布日期": "發布日期 發布 網站",
+}
+
+
+def record_field_words(line: str) -> str:
+    """The words of the fields a record line names (「主送機關:…」 → 「主送 發給 …」)."""
+    line = normalize(line)
+    return " ".join(words for key, words in RECORD_FIELDS.items() if normalize(key) in line)
+
+
+def record_clause(doc: Document, text: str, order: int) -> Clause:
+    """*doc*'s metadata lines as one citable passage (id ``d1-info``), one line per sentence:
+    *text* is the cleaned lines joined by newlines, ``original`` the verbatim ones."""
+    return Clause(
+        id=f"{doc.id}-info", doc_id=doc.id, doc_title=doc.title,
+        section_no=0, section=RECORD_SECTION, subsection_no=None, subsection=None,
+        clause_no=None, numbered=False, label=f"《{doc.title}》{RECORD_SECTION}",
+        text=text, original="\n".join(doc.record), order=order,
+    )
 
 
 @dataclass(frozen=True)
@@ -74,6 +126,15 @@ class Corpus:
     documents: tuple[Document, ...]
     clauses: tuple[Clause, ...]
     errors: tuple[SourceError, ...] = ()  # files left out; the other documents still load
+    # One 「文件資訊」 passage per document with metadata lines (:func:`record_clause`), ordered
+    # after every clause. Retrieved and cited like clauses but not part of the body: clause
+    # counts, quizzes and structure are unaffected.
+    records: tuple[Clause, ...] = ()
+
+    @property
+    def passages(self) -> tuple[Clause, ...]:
+        """What is indexed, retrieved and cited: the clauses, then the documents' records."""
+        return self.clauses + self.records
 
     def document(self, doc_id: str) -> Document:
         for d in self.documents:
@@ -84,7 +145,7 @@ class Corpus:
 
     @cached_property
     def _by_id(self) -> dict[str, Clause]:
-        return {c.id: c for c in self.clauses}
+        return {c.id: c for c in self.passages}
 
     def clause(self, id: str) -> Clause:
         try:

@@ -22,6 +22,7 @@ from assistant.corpus.parse import (
     DOC_START_RE,
     METADATA_FILE,
     _check_unique,
+    document_records,
     _DocumentParser,
     _split_documents,
     log,
@@ -99,7 +100,7 @@ def parse_source(
                 f"no guideline text found in document {heading!r}: no sentences, numbered sections "
                 "(一、), items (1、) or articles (第N條)", code="no_guideline_text"
             )
-        documents.append(doc)
+        documents.append(parser.document())
         clauses.extend(found)
     _check_unique(documents, clauses)
     return documents, clauses
@@ -258,7 +259,7 @@ def _load(directory: Path, state: tuple[tuple[str, int, int], ...]) -> Corpus:
             errors.append(SourceError(path.name, reason, getattr(exc, "code", None)))
     for err in errors:
         log.warning("corpus: %s (left out; the other documents are loaded)", err)
-    return Corpus(tuple(documents), tuple(clauses), tuple(errors))
+    return Corpus(tuple(documents), tuple(clauses), tuple(errors), document_records(documents, len(clauses)))
 
 
 # --- sidecars and ids --------------------------------------------------------------------------

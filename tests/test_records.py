@@ -1,0 +1,106 @@
+"""Documents' 「文件資訊」 records (their metadata lines, cited like clauses), whole-list spans
+and date questions: pure functions and the corpus, no model."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.extractive import list_run
+from assistant.answering.question import DATEISH, wanted_value
+from assistant.corpus.records import RECORD_SECTION, record_field_words
+from assistant.corpus.store import load_corpus
+from assistant.index.store import passage
+from assistant.text import normalize, sentences
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_corpus()
+
+
+def test_every_seed_document_has_a_record_outside_the_clauses(corpus) -> None:
+    assert [r.id for r in corpus.records] == [f"{d.id}-info" for d in corpus.documents]
+    assert not any(c.is_record for c in corpus.clauses)  # the body is unchanged: 93 clauses
+    assert corpus.passages == corpus.clauses + corpus.records
+    first = max(c.order for c in corpus.clauses) + 1
+    assert [r.order for r in corpus.records] == list(range(first, first + len(corpus.records)))
+    for r in corpus.records:
+        assert r.is_record and r.section == RECORD_SECTION and r.ref == RECORD_SECTION
+        assert corpus.clause(r.id) is r  # citations resolve
+
+
+def test_record_holds_the_header_and_closing_lines_verbatim(corpus) -> None:
+    d1 = corpus.clause("d1-info")
+    lines = d1.text.split("\n")
+    assert "文號:紅總字〔2010〕72號" in lines  # the card repairs what the print garbled …
+    assert "紅總字?2010?72號" in lines  # … and the printed line is kept as printed
+    assert "主送機關:各省、自治區、直轄市紅十字會,新疆生產建設兵團紅十字會" in lines
+    assert "校對人:吳新利 印發份數:55份" in lines  # fields a space separates stay apart
+    assert "中國紅十字會總會辦公室 2010年9月15日印發" in lines
+    for line in d1.original.split("\n"):  # provenance: the source lines themselves
+        assert line in corpus.documents[0].record
+    assert corpus.clause("d2-info").text.split("\n") == [
+        "標題:關于進一步加強農村基層組織建設的意見", "發文機關:中共云和縣委", "日期:2011年10月9日"]
+    assert "狀態:征求意見稿" in corpus.clause("d4-info").text
+
+
+def test_each_record_line_is_its_own_sentence(corpus) -> None:
+    d1 = corpus.clause("d1-info")
+    spans = sentences(d1.text)
+    assert all("\n" not in d1.text[a:b].rstrip("\n") for a, b in spans)  # never across lines
+    assert {d1.text[a:b].strip() for a, b in spans} >= {"文號:紅總字〔2010〕72號", "日期:2010年9月13日"}
+    assert all("\n" not in c.text for c in corpus.clauses)  # clause sentences are unchanged
+
+
+def test_record_field_words_reach_the_searched_passage_not_the_text(corpus) -> None:
+    d1 = corpus.clause("d1-info")
+    assert "發給" not in d1.text and "發給" in passage(d1, corpus.documents[0])
+    assert "發給" in record_field_words("主送機關:各高中")
+    assert "發給" in record_field_words("主送机关:各高中")  # either script
+    assert record_field_words("要加強黨對紅十字會各項工作的領導") == ""
+    body = corpus.clause("d4-s2-c6")
+    assert passage(body, corpus.documents[3]).endswith(body.text)  # clauses get no field words
+
+
+@pytest.mark.parametrize("question, dated", [
+    ("這份意見是哪天印發的?", True), ("什麼時候開始實施", True), ("成文日期是?", True),
+    ("哪一年起實行", True), ("鄉鎮紀委書記任滿幾年必須交流?", False), ("由誰負責", False),
+])
+def test_date_questions_want_a_date(question: str, dated: bool) -> None:
+    assert (wanted_value(normalize(question)) is DATEISH) == dated
+
+
+@pytest.mark.parametrize("text, found", [
+    ("2010年9月15日印發", True), ("二〇一〇年九月十三日", True), ("2011-07-14", True),
+    ("2012年底前完成", True), ("任滿10年的必須交流", False), ("每年述職一次", False),
+])
+def test_dateish(text: str, found: bool) -> None:
+    assert bool(DATEISH.search(normalize(text))) == found
+
+
+def _run(text: str, n: int) -> str:
+    return text[slice(*list_run(text, sentences(text)[n]))]
+
+
+def test_list_run_takes_every_item_a_semicolon_separates() -> None:
+    text = "鄉鎮紀檢組織主要職責。督促甲;檢查乙;協助丙。另有一句。"
+    assert _run(text, 2) == "督促甲;檢查乙;協助丙。"
+    assert _run(text, 1) == "督促甲;檢查乙;協助丙。"
+    assert _run(text, 4) == "另有一句。"  # no list: the sentence itself
+
+
+def test_list_run_takes_sentences_opened_by_item_markers() -> None:
+    text = "工作要求。一是加強領導。二是落實責任。三是強化考核。這是結語。"
+    assert _run(text, 2) == "一是加強領導。二是落實責任。三是強化考核。"
+    text = "要做到三點。首先,統一思想。其次,明確分工。最後,加強督查。"
+    assert _run(text, 1) == "首先,統一思想。其次,明確分工。最後,加強督查。"
+
+
+def test_list_run_keeps_an_introduction_that_ends_in_a_colon() -> None:
+    text = "主要包括以下內容:\n甲項;乙項;丙項。"
+    spans = sentences(text)
+    assert text[slice(*list_run(text, spans[-1]))].startswith("主要包括")
+
+
+def test_list_run_of_a_span_that_is_not_a_sentence_is_unchanged() -> None:
+    assert list_run("甲;乙。", (0, 1)) == (0, 1)
