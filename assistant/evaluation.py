@@ -1,10 +1,17 @@
 """Q&A set → standard IR and answer metrics, written as JSON, Markdown and a PNG chart.
 
-Input: JSONL records ``{"id","question","answers":[...],"gold":[...],"answerable":bool,"type"}``.
-An answer is correct when it contains an accepted answer after t2s normalisation; a ranked
-clause is relevant when it contains a gold substring. Unanswerable questions are right when
-refused. Metrics follow sentence-transformers' InformationRetrievalEvaluator (hit@k, MRR, nDCG)
-plus answer accuracy, citation accuracy and refusal precision/recall.
+Input: JSONL records ``{"id","question","answers":[...],"gold":[...],"answerable":bool,"type"}``
+with optional ``"doc"`` (a seed document number 1–5, a law's short name such as 「工会法」, or
+null), ``"items":[...]`` (an enumeration: every item must be in the answer) and ``"polarity"``
+(「yes」/「no」 on yes/no questions).
+
+An answer is correct when it contains an accepted answer (any of ``answers``, if given) and every
+one of ``items`` (if given), after t2s normalisation; a ranked clause is relevant when it
+contains a gold substring. Unanswerable questions are right when refused. An answerable question
+with ``gold: []`` (a fact about a whole document or the collection) has no single relevant
+clause: it is left out of the retrieval metrics and citation accuracy, never counted as a miss.
+Metrics follow sentence-transformers' InformationRetrievalEvaluator (hit@k, MRR, nDCG) plus
+answer accuracy, citation accuracy, refusal precision/recall and enumeration completeness.
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ from assistant.answering.records import Answer
 from assistant.text import normalize
 
 KS = (1, 3, 5)
+# The per-type table: the first six are the original columns (kept, in order).
+TYPE_KEYS = ("questions", "hit@1", "answer_accuracy", "citation_accuracy", "refusal_recall", "false_refusals",
+             "hit@3", "mrr", "enumeration_complete")
 
 
 @dataclass(frozen=True)
@@ -33,7 +43,14 @@ class Item:
     gold: tuple[str, ...]
     answerable: bool
     type: str = "fact"
-    doc: int | None = None
+    doc: int | str | None = None  # seed document number, a law's short name (「工会法」), or None
+    items: tuple[str, ...] = ()  # enumeration: the answer must hold every one
+    polarity: str | None = None  # 「yes」/「no」 on yes/no questions
+
+    @property
+    def citable(self) -> bool:
+        """Has a gold clause, so retrieval rank and citation can be judged."""
+        return bool(self.gold)
 
 
 @dataclass
@@ -42,7 +59,15 @@ class Outcome:
     answer: Answer
     rank: int | None  # 1-based rank of the first relevant clause in the ranked list
     answer_ok: bool
-    citation_ok: bool
+    citation_ok: bool | None  # None: not applicable (the item has no gold clause)
+    missing: tuple[str, ...] = ()  # enumeration items the answer lacks
+
+    @property
+    def correct(self) -> bool:
+        """Right answer with a right citation (where one can be judged); refused if unanswerable."""
+        if not self.item.answerable:
+            return self.answer.refused
+        return self.answer_ok and self.citation_ok is not False
 
 
 @dataclass
@@ -55,21 +80,22 @@ class Report:
     def failures(self) -> list[dict]:
         out = []
         for o in self.outcomes:
-            ok = (o.answer_ok and o.citation_ok) if o.item.answerable else o.answer.refused
-            if not ok:
-                out.append(
-                    {
-                        "id": o.item.id,
-                        "type": o.item.type,
-                        "question": o.item.question,
-                        "expected": list(o.item.answers) or "(refuse)",
-                        "got": o.answer.answer,
-                        "refused": o.answer.refused,
-                        "rank": o.rank,
-                        "cited": [c.id for c in o.answer.citations],
-                        "confidence": round(o.answer.confidence, 3),
-                    }
-                )
+            if not o.correct:
+                it = o.item
+                row = {
+                    "id": it.id,
+                    "type": it.type,
+                    "question": it.question,
+                    "expected": list(it.answers) or list(it.items) or ("(refuse)" if not it.answerable else []),
+                    "got": o.answer.answer,
+                    "refused": o.answer.refused,
+                    "rank": o.rank,
+                    "cited": [c.id for c in o.answer.citations],
+                    "confidence": round(o.answer.confidence, 3),
+                }
+                if it.items:
+                    row["missing"] = list(o.missing)
+                out.append(row)
         return out
 
     def to_json(self) -> dict:
@@ -85,15 +111,26 @@ def load_items(path: Path | str) -> list[Item]:
             continue
         try:
             r = json.loads(line)
+            doc = r.get("doc")
+            if isinstance(doc, bool) or not isinstance(doc, (int, str, type(None))):
+                raise TypeError(f"doc must be a number, a name or null, not {doc!r}")
+            enum = r.get("items") or []
+            if not isinstance(enum, list) or not all(isinstance(x, str) for x in enum):
+                raise TypeError("items must be a list of strings")
+            polarity = r.get("polarity")
+            if polarity is not None and not isinstance(polarity, str):
+                raise TypeError(f"polarity must be a string, not {polarity!r}")
             items.append(
                 Item(
                     id=str(r["id"]),
                     question=r["question"],
                     answers=tuple(r.get("answers", [])),
                     gold=tuple(r.get("gold", [])),
-                    answerable=bool(r.get("answerable", bool(r.get("gold")))),
+                    answerable=bool(r.get("answerable", bool(r.get("gold") or r.get("answers") or enum))),
                     type=r.get("type", "fact"),
-                    doc=r.get("doc"),
+                    doc=doc,
+                    items=tuple(enum),
+                    polarity=polarity,
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -106,12 +143,26 @@ def contains_any(text: str, needles: Iterable[str]) -> bool:
     return any(normalize(n) in hay for n in needles if n)
 
 
+def missing_items(text: str, needles: Iterable[str]) -> tuple[str, ...]:
+    """The needles *text* does not contain (after normalisation), in their order."""
+    hay = normalize(text)
+    return tuple(n for n in needles if normalize(n) not in hay)
+
+
 def judge(item: Item, answer: Answer) -> Outcome:
     ranked = [c.text for c in answer.citations + answer.see_also]
     rank = next((i for i, t in enumerate(ranked, 1) if contains_any(t, item.gold)), None)
-    answer_ok = (not answer.refused and contains_any(answer.answer, item.answers)) if item.answerable else answer.refused
-    citation_ok = bool(answer.citations) and contains_any(answer.citations[0].text, item.gold)
-    return Outcome(item, answer, rank, answer_ok, citation_ok)
+    missing = item.items if answer.refused else missing_items(answer.answer, item.items)
+    if item.answerable:
+        # any accepted answer (when answers are given) and every enumeration item (when given)
+        has_answer = contains_any(answer.answer, item.answers) if item.answers else bool(item.items)
+        answer_ok = not answer.refused and has_answer and not missing
+    else:
+        answer_ok = answer.refused
+    citation_ok = None
+    if item.citable:
+        citation_ok = bool(answer.citations) and contains_any(answer.citations[0].text, item.gold)
+    return Outcome(item, answer, rank, answer_ok, citation_ok, missing)
 
 
 def _ratio(num: float, den: float) -> float:
@@ -123,13 +174,22 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, float]:
     unans = [o for o in outcomes if not o.item.answerable]
     answered = [o for o in ans if not o.answer.refused]
     refused = [o for o in outcomes if o.answer.refused]
+    # Retrieval and citation are judged only where there is a gold clause.
+    ranked = [o for o in ans if o.item.citable]
+    cited = [o for o in answered if o.item.citable]
+    enums = [o for o in ans if o.item.items]
     m: dict[str, float] = {"questions": len(outcomes), "answerable": len(ans), "unanswerable": len(unans)}
+    if len(ranked) < len(ans):  # only sets that have them: the shape of older reports is kept
+        m["answerable_without_gold"] = len(ans) - len(ranked)
+    if enums:
+        m["enumerations"] = len(enums)
     for k in KS:
-        m[f"hit@{k}"] = _ratio(sum(1 for o in ans if o.rank and o.rank <= k), len(ans))
-    m["mrr"] = _ratio(sum(1 / o.rank for o in ans if o.rank), len(ans))
-    m["ndcg@5"] = _ratio(sum(1 / math.log2(o.rank + 1) for o in ans if o.rank and o.rank <= 5), len(ans))
+        m[f"hit@{k}"] = _ratio(sum(1 for o in ranked if o.rank and o.rank <= k), len(ranked))
+    m["mrr"] = _ratio(sum(1 / o.rank for o in ranked if o.rank), len(ranked))
+    m["ndcg@5"] = _ratio(sum(1 / math.log2(o.rank + 1) for o in ranked if o.rank and o.rank <= 5), len(ranked))
     m["answer_accuracy"] = _ratio(sum(o.answer_ok for o in ans), len(ans))
-    m["citation_accuracy"] = _ratio(sum(o.citation_ok for o in answered), len(answered))
+    m["citation_accuracy"] = _ratio(sum(bool(o.citation_ok) for o in cited), len(cited))
+    m["enumeration_complete"] = _ratio(sum(1 for o in enums if not o.answer.refused and not o.missing), len(enums))
     m["false_refusals"] = len(ans) - len(answered)
     m["refusal_precision"] = _ratio(sum(1 for o in refused if not o.item.answerable), len(refused))
     m["refusal_recall"] = _ratio(sum(1 for o in unans if o.answer.refused), len(unans))
@@ -169,8 +229,28 @@ def evaluate(assistant: Assistant, items: Sequence[Item], k: int = 5, progress: 
         groups[o.item.type].append(o)
     for name, group in sorted(groups.items()):
         g = metrics(group)
-        by_type[name] = {key: g[key] for key in ("questions", "hit@1", "answer_accuracy", "citation_accuracy", "refusal_recall", "false_refusals")}
+        by_type[name] = {key: g[key] for key in TYPE_KEYS}
     return Report(metrics(outcomes), by_type, refusal_curve(outcomes), outcomes)
+
+
+def compare(before: Report, after: Report) -> dict:
+    """Two runs of one set (e.g. without and with added documents): per-metric delta (after −
+    before; nan where either is nan) and the questions whose correctness changed."""
+    delta = {}
+    for key, a in before.metrics.items():
+        b = after.metrics.get(key)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            delta[key] = round(b - a, 4) if not (math.isnan(a) or math.isnan(b)) else float("nan")
+    then = {o.item.id: o for o in before.outcomes}
+    changed = []
+    for o in after.outcomes:
+        old = then.get(o.item.id)
+        if old is not None and old.correct != o.correct:
+            changed.append({"id": o.item.id, "type": o.item.type, "before": old.correct, "after": o.correct,
+                            "got_before": old.answer.answer, "got_after": o.answer.answer})
+    return {"delta": delta, "changed": changed,
+            "answers_changed": sum(1 for o in after.outcomes
+                                   if o.item.id in then and then[o.item.id].answer.answer != o.answer.answer)}
 
 
 def check(report: Report, thresholds: dict[str, float]) -> list[str]:
@@ -230,13 +310,43 @@ def _plot(report: Report, path: Path) -> None:
 def _markdown(report: Report, name: str, png: str) -> str:
     lines = [f"# Evaluation: {name}", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in report.metrics.items()]
-    lines += ["", "## By question type", "", "| type | n | hit@1 | answer acc. | citation acc. | refusal recall | false refusals |", "|---|---|---|---|---|---|---|"]
+    enum = any(o.item.items for o in report.outcomes)
+    head = "| type | n | hit@1 | answer acc. | citation acc. | refusal recall | false refusals |" + (" enumeration complete |" if enum else "")
+    lines += ["", "## By question type", "", head, "|---" * (head.count("|") - 1) + "|"]
     for t, m in report.by_type.items():
-        lines.append(f"| {t} | {m['questions']} | {m['hit@1']} | {m['answer_accuracy']} | {m['citation_accuracy']} | {m['refusal_recall']} | {m['false_refusals']} |")
+        lines.append(f"| {t} | {m['questions']} | {m['hit@1']} | {m['answer_accuracy']} | {m['citation_accuracy']} | {m['refusal_recall']} | {m['false_refusals']} |"
+                     + (f" {m['enumeration_complete']} |" if enum else ""))
     lines += ["", f"![metrics]({png})", "", "## Failures", ""]
     fails = report.failures()
     if not fails:
         lines.append("None.")
     for f in fails:
-        lines.append(f"- `{f['id']}` ({f['type']}) {f['question']} — expected {f['expected']}, got 「{f['got']}」 (refused={f['refused']}, rank={f['rank']}, cited={f['cited']}, conf={f['confidence']})")
+        missing = f" missing {f['missing']}," if f.get("missing") else ""
+        lines.append(f"- `{f['id']}` ({f['type']}) {f['question']} — expected {f['expected']},{missing} got 「{f['got']}」 (refused={f['refused']}, rank={f['rank']}, cited={f['cited']}, conf={f['confidence']})")
     return "\n".join(lines) + "\n"
+
+
+def comparison_json(before: Report, after: Report, labels: tuple[str, str] = ("without", "with_documents")) -> dict:
+    """Both reports, side by side, with :func:`compare`'s delta and changed questions."""
+    return {labels[0]: before.to_json(), labels[1]: after.to_json(), **compare(before, after)}
+
+
+def write_comparison(before: Report, after: Report, directory: Path, name: str,
+                     labels: tuple[str, str] = ("without", "with_documents")) -> dict[str, Path]:
+    """``NAME.json`` (both reports, delta, changed questions) and ``NAME.md`` (a side-by-side table)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {ext: directory / f"{name}.{ext}" for ext in ("json", "md")}
+    data = comparison_json(before, after, labels)
+    paths["json"].write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    lines = [f"# Evaluation: {name}", "", f"| metric | {labels[0]} | {labels[1]} | delta |", "|---|---|---|---|"]
+    for key, value in before.metrics.items():
+        lines.append(f"| {key} | {value} | {after.metrics.get(key, '')} | {data['delta'].get(key, '')} |")
+    lines += ["", f"## Questions whose correctness changed ({len(data['changed'])})", ""]
+    if not data["changed"]:
+        lines.append("None.")
+    for c in data["changed"]:
+        lines.append(f"- `{c['id']}` ({c['type']}) {'right' if c['before'] else 'wrong'} → {'right' if c['after'] else 'wrong'}:"
+                     f" 「{c['got_before']}」 → 「{c['got_after']}」")
+    lines.append(f"\nAnswers whose text changed: {data['answers_changed']}.")
+    paths["md"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return paths

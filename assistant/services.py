@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
 import os
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -517,3 +519,91 @@ def reload_assistant(assistant: Any, corpus_dir: str | Path | None = None, *,
     old = core.searcher
     corpus = load_corpus(s.corpus_dir)
     return _assemble(corpus, old.store, old.embedder, s)
+
+
+# --- a scratch copy: evaluate with extra documents, never touching the real corpus or index ---------
+
+
+def document_files(paths: Sequence[str | Path]) -> list[Path]:
+    """Files given, folders expanded to the guideline files they hold (.txt .md .docx .pdf; hidden
+    files and READMEs left out), in order. ValueError for a path that does not exist or a
+    folder with no guideline file."""
+    out: list[Path] = []
+    for given in paths:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            found = source_files(path)
+            if not found:
+                raise ValueError(f"{given}: no guideline files ({' '.join(SOURCE_SUFFIXES)}) in this folder")
+            out += found
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise ValueError(f"{given}: no such file or folder")
+    if not out:
+        raise ValueError("no documents given")
+    return out
+
+
+@dataclass
+class Scratch:
+    """An assistant over a temporary copy of the corpus and index with documents added."""
+
+    assistant: Assistant
+    added: AddReport  # what add_files did in the copy (per file; the sync of the new clauses)
+    settings: Settings  # pointing at the copy (gone once the context exits)
+
+
+@contextlib.contextmanager
+def scratch_assistant(
+    paths: Sequence[str | Path], *, settings: Settings | None = None, progress: bool = False,
+    embedder: Any = None,
+) -> Iterator[Scratch]:
+    """The assistant as it would be after ``assistant add PATHS`` — built in a temporary
+    directory, removed on exit, so the configured corpus and index are never written.
+
+    The corpus directory and the embedded index directory are copied (the index under its
+    write lock, so a concurrent ``assistant index`` cannot leave a torn copy), the files are
+    added to the copy with :func:`add_files` — only their new clauses are embedded, the copied
+    index already holds everything else — and an assistant is assembled on the copy as
+    :func:`load_assistant` would (LLM phrasing included when configured). Pass *embedder* to
+    reuse a loaded model. Folders in *paths* are expanded with :func:`document_files`.
+
+    Server mode (``chroma_url`` set) is refused: copying a server collection would mean
+    writing a scratch collection into a server others use. Point ``--index`` at an embedded
+    index (``assistant --index DIR index`` builds one) to evaluate document growth.
+
+    ValueError when a file cannot be added (the reason per file): results over a corpus that
+    silently lacks a document would be misleading."""
+    from assistant.index.embed import get_embedder
+    from assistant.index.store import SQLITE, index_lock
+
+    s = resolve(settings)
+    if s.chroma_url:
+        raise ValueError(
+            f"evaluating with added documents needs an embedded index, not the Chroma server at {s.chroma_url} "
+            "(nothing is written to a shared server): unset ASSISTANT_CHROMA_URL / --chroma-url, or give "
+            "--index DIR of an embedded index"
+        )
+    files = document_files(paths)
+    if not s.corpus_dir.is_dir():
+        raise ValueError(f"no corpus directory at {s.corpus_dir}")
+    root = Path(tempfile.mkdtemp(prefix="assistant-scratch-"))
+    try:
+        scratch = replace(s, corpus_dir=root / "corpus", index_dir=root / "index")
+        shutil.copytree(s.corpus_dir, scratch.corpus_dir, ignore=shutil.ignore_patterns(".*", "~$*"))
+        if (s.index_dir / SQLITE).is_file():
+            with index_lock(s.index_dir, timeout=s.index_lock_timeout):
+                shutil.copytree(s.index_dir, scratch.index_dir)
+        embedder = embedder or get_embedder(scratch)
+        store = open_store(scratch, embedder, create=True)
+        report = add_files(files, settings=scratch, sync=True, progress=progress, store=store, embedder=embedder)
+        if not report.ok:
+            raise ValueError("cannot add " + "; ".join(f"{f.path}: {f.error}" for f in report.failed))
+        if report.sync is None:  # nothing new (already in the corpus): still match the copy's index to it
+            _, corpus = sync_index(progress=progress, store=store, embedder=embedder, settings=scratch)
+        else:
+            corpus = load_corpus(scratch.corpus_dir)
+        yield Scratch(_assemble(corpus, store, embedder, scratch), report, scratch)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

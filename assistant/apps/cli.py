@@ -63,41 +63,143 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from assistant.evaluation import check, evaluate, load_items, write_report
-    from assistant.services import load_assistant
+    from assistant.evaluation import comparison_json, evaluate, load_items, write_comparison, write_report
+    from assistant.services import load_assistant, scratch_assistant
 
+    if args.compare_growth and not args.with_documents:
+        print("assistant eval: error: --compare-growth needs --with-documents PATH …", file=sys.stderr)
+        return 2
+    if args.check_growth and not args.compare_growth:
+        print("assistant eval: error: --check-growth goes with --compare-growth (else use --check)", file=sys.stderr)
+        return 2
     items = load_items(args.file)
-    assistant = load_assistant(settings=_settings(args), progress=not args.json)
-    report = evaluate(assistant, items, k=args.k, progress=not args.json)
+    settings = _settings(args)
+    directory = Path(args.report or settings.reports_dir)
     name = Path(args.file).stem
-    paths = write_report(report, Path(args.report or _settings(args).reports_dir), name)
+    quiet = args.json
+    checks: list[tuple[str, object, str | None]] = []  # (label, report, thresholds file)
+    if not args.with_documents:
+        assistant = load_assistant(settings=settings, progress=not quiet)
+        report = evaluate(assistant, items, k=args.k, progress=not quiet)
+        paths = write_report(report, directory, name)
+        asked = _ask_extra(assistant, args.ask, args.k)
+        if args.json:
+            print(json.dumps(report.to_json() | ({"asked": asked} if args.ask else {}), ensure_ascii=False, indent=2))
+        else:
+            _print_report(report, f"{args.file}: {len(items)} questions", paths, asked)
+        checks.append(("", report, args.check))
+        return _run_checks(checks)
+
+    base = None
+    if args.compare_growth:
+        assistant = load_assistant(settings=settings, progress=not quiet)
+        base = evaluate(assistant, items, k=args.k, progress=not quiet)
+        base_paths = write_report(base, directory, name)
+        embedder = getattr(assistant, "core", assistant).searcher.embedder
+    else:
+        embedder = None
+    with scratch_assistant(args.with_documents, settings=settings, progress=not quiet, embedder=embedder) as scratch:
+        if not quiet:
+            print("with documents (in a scratch copy of the corpus and index):\n  "
+                  + "\n  ".join(scratch.added.lines()), flush=True)
+        grown = evaluate(scratch.assistant, items, k=args.k, progress=not quiet)
+        asked = _ask_extra(scratch.assistant, args.ask, args.k)
+    docs = [str(f.path) for f in scratch.added.files]
+    paths = write_report(grown, directory, f"{name}-with-documents")
+    if base is None:
+        if args.json:
+            extra = {"documents": docs} | ({"asked": asked} if args.ask else {})
+            print(json.dumps(grown.to_json() | extra, ensure_ascii=False, indent=2))
+        else:
+            _print_report(grown, f"{args.file} with {len(docs)} documents added: {len(items)} questions", paths, asked)
+        checks.append(("with documents: ", grown, args.check))
+        return _run_checks(checks)
+
+    labels = ("without", "with_documents")
+    cmp_paths = write_comparison(base, grown, directory, f"{name}-growth", labels)
+    data = comparison_json(base, grown, labels)
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps(data | {"documents": docs} | ({"asked": asked} if args.ask else {}),
+                         ensure_ascii=False, indent=2))
     else:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"{args.file}: {len(items)} questions")
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        for key, value in report.metrics.items():
-            table.add_row(key, str(value))
+        table = Table(title=f"{args.file}: {len(items)} questions, without / with {len(docs)} documents")
+        for col in ("metric", "without", "with documents", "delta"):
+            table.add_column(col, justify="left" if col == "metric" else "right")
+        for key, value in base.metrics.items():
+            table.add_row(key, str(value), str(grown.metrics.get(key, "")), _signed(data["delta"].get(key)))
         Console().print(table)
-        by = Table(title="by type")
-        for col in ("type", "n", "hit@1", "answer acc.", "citation acc.", "refusal recall", "false ref."):
-            by.add_column(col)
-        for t, m in report.by_type.items():
-            by.add_row(t, *(str(m[k]) for k in ("questions", "hit@1", "answer_accuracy", "citation_accuracy", "refusal_recall", "false_refusals")))
-        Console().print(by)
-        for f in report.failures():
-            print(f"FAIL {f['id']} ({f['type']}): {f['question']} → {f['got']} (expected {f['expected']}, rank {f['rank']})")
-        print("report: " + ", ".join(str(p) for p in paths.values()))
-    if args.check:
-        bad = check(report, json.loads(Path(args.check).read_text(encoding="utf-8")))
+        print(f"correctness changed for {len(data['changed'])} questions:")
+        for c in data["changed"]:
+            print(f"  {c['id']} ({c['type']}): {'right' if c['before'] else 'wrong'} → {'right' if c['after'] else 'wrong'}"
+                  f"  「{c['got_before']}」 → 「{c['got_after']}」")
+        _print_asked(asked)
+        print("report: " + ", ".join(str(p) for p in [*base_paths.values(), *paths.values(), *cmp_paths.values()]))
+    checks += [("without documents: ", base, args.check), ("with documents: ", grown, args.check_growth or args.check)]
+    return _run_checks(checks)
+
+
+def _signed(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:+}" if isinstance(value, (int, float)) and value == value else str(value)
+
+
+def _ask_extra(assistant, questions: list[str] | None, k: int) -> list[dict]:
+    """Answers to --ask questions on the evaluated assistant (e.g. the README example)."""
+    out = []
+    for q in questions or []:
+        a = assistant.ask(q, k=k)
+        out.append({"question": q, "answer": a.answer, "refused": a.refused,
+                    "cited": [c.label for c in a.citations]})
+    return out
+
+
+def _print_asked(asked: list[dict]) -> None:
+    for a in asked:
+        print(f"ask: {a['question']} → {a['answer']}" + (f"  ({a['cited'][0]})" if a["cited"] else "  (refused)" if a["refused"] else ""))
+
+
+def _print_report(report, title: str, paths: dict, asked: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in report.metrics.items():
+        table.add_row(key, str(value))
+    Console().print(table)
+    enum = any(o.item.items for o in report.outcomes)
+    cols = ["questions", "hit@1", "answer_accuracy", "citation_accuracy", "refusal_recall", "false_refusals"]
+    by = Table(title="by type")
+    for col in ("type", "n", "hit@1", "answer acc.", "citation acc.", "refusal recall", "false ref.") + (("enum. complete",) if enum else ()):
+        by.add_column(col)
+    for t, m in report.by_type.items():
+        by.add_row(t, *(str(m[k]) for k in cols + (["enumeration_complete"] if enum else [])))
+    Console().print(by)
+    for f in report.failures():
+        missing = f", missing {f['missing']}" if f.get("missing") else ""
+        print(f"FAIL {f['id']} ({f['type']}): {f['question']} → {f['got']} (expected {f['expected']}{missing}, rank {f['rank']})")
+    _print_asked(asked)
+    print("report: " + ", ".join(str(p) for p in paths.values()))
+
+
+def _run_checks(checks: list) -> int:
+    """Exit 1 if any report misses its thresholds file's bounds (each line says which run)."""
+    from assistant.evaluation import check
+
+    failed = False
+    for label, report, thresholds in checks:
+        if not thresholds:
+            continue
+        bad = check(report, json.loads(Path(thresholds).read_text(encoding="utf-8")))
         for line in bad:
-            print(f"below threshold: {line}", file=sys.stderr)
-        return 1 if bad else 0
-    return 0
+            print(f"{label}below threshold: {line}", file=sys.stderr)
+        failed = failed or bool(bad)
+    return 1 if failed else 0
 
 
 def cmd_terminal_chat(args: argparse.Namespace) -> int:
@@ -371,6 +473,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--report", help="directory for NAME.json/.md/.png (default evals/reports)")
     s.add_argument("--check", help="JSON of metric minimums (max_NAME for maximums); exit 1 if missed")
     s.add_argument("-k", type=int, default=5)
+    s.add_argument("--with-documents", nargs="+", metavar="PATH",
+                   help="evaluate as if these files (or folders of .md/.txt/.docx/.pdf) were added: in a scratch "
+                        "copy of the corpus and index, removed afterwards; report NAME-with-documents")
+    s.add_argument("--compare-growth", action="store_true",
+                   help="run the set without and with --with-documents; side by side, delta, changed questions "
+                        "(report NAME-growth); --check applies to both runs")
+    s.add_argument("--check-growth", metavar="THRESHOLDS",
+                   help="with --compare-growth: bounds for the with-documents run instead of --check's")
+    s.add_argument("--ask", action="append", metavar="QUESTION",
+                   help="also print this question's answer from the evaluated assistant (repeatable)")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("terminal", help="chat in the terminal instead of the browser")

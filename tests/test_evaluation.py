@@ -1,0 +1,254 @@
+"""The evaluator's schema (enumeration items, gold-less questions, named documents) and the
+document-growth scenario (a scratch copy of corpus and index with documents added).
+
+No model: judging is tested on hand-made answers, the scratch corpus on the fake embedder
+(tests/fakes.py) over a temporary copy of the seed corpus.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.answering.records import Answer, Citation
+from assistant.evaluation import Item, Report, check, compare, judge, load_items, metrics
+from fakes import FakeEmbedder
+
+REPO = Path(__file__).resolve().parent.parent
+LAWS = REPO / "evals" / "laws"
+UNION_LAW = LAWS / "工会法(2021-12-24).md"
+ROTATION = "鄉鎮紀委書記任滿幾年必須交流?"
+
+
+def _cite(text: str, cid: str = "d9-c1") -> Citation:
+    return Citation(cid, cid, "t", "s", "第1條", text, text, 1.0)
+
+
+def _answer(text: str, cited: list[str] = (), see_also: list[str] = (), refused: bool = False) -> Answer:
+    return Answer("q", text, refused, [_cite(t, f"c{i}") for i, t in enumerate(cited)],
+                  [_cite(t, f"s{i}") for i, t in enumerate(see_also)], confidence=0.9,
+                  timing_ms={"total": 1.0})
+
+
+def _item(**kw) -> Item:
+    base = dict(id="x", question="q?", answers=(), gold=(), answerable=True, type="list")
+    return Item(**(base | kw))
+
+
+# --- enumeration items ---------------------------------------------------------------------------------
+
+
+def test_enumeration_needs_every_item() -> None:
+    it = _item(items=("學習教育", "組織建設", "制度建設"), gold=("學習教育、組織建設",))
+    full = judge(it, _answer("抓好学习教育、组织建设和制度建设", cited=["學習教育、組織建設和制度建設"]))
+    assert full.answer_ok and full.missing == () and full.correct  # t2s on both sides
+    partial = judge(it, _answer("抓好學習教育、組織建設", cited=["學習教育、組織建設和制度建設"]))
+    assert not partial.answer_ok and partial.missing == ("制度建設",) and not partial.correct
+    refused = judge(it, _answer("指引中沒有找到這個問題的答案。", refused=True))
+    assert not refused.answer_ok and refused.missing == it.items
+
+
+def test_answers_and_items_must_both_hold() -> None:
+    it = _item(answers=("三項", "3項"), items=("甲項", "乙項", "丙項"), gold=("甲項",))
+    assert judge(it, _answer("三項:甲項、乙項、丙項")).answer_ok
+    assert not judge(it, _answer("甲項、乙項、丙項")).answer_ok  # no accepted answer
+    assert not judge(it, _answer("三項:甲項、乙項")).answer_ok  # an item missing
+
+
+def test_enumeration_metric_and_failure_list_the_missing_items() -> None:
+    enum = _item(id="e", items=("甲項", "乙項"), gold=("甲項乙項",))
+    plain = _item(id="p", answers=("10年",), gold=("任滿10年",), type="number")
+    outs = [judge(enum, _answer("甲項", cited=["甲項乙項"])), judge(plain, _answer("10年", cited=["任滿10年"]))]
+    m = metrics(outs)
+    assert m["enumeration_complete"] == 0.0 and m["enumerations"] == 1 and m["answer_accuracy"] == 0.5
+    assert math.isnan(metrics(outs[1:])["enumeration_complete"])  # no enumeration: nan
+    fails = Report(m, {}, [], outs).failures()
+    assert [f["id"] for f in fails] == ["e"]
+    assert fails[0]["missing"] == ["乙項"] and fails[0]["expected"] == ["甲項", "乙項"]
+
+
+# --- questions without a gold clause --------------------------------------------------------------------
+
+
+def test_empty_gold_is_left_out_of_retrieval_and_citation_denominators() -> None:
+    with_gold = _item(id="g", answers=("10年",), gold=("任滿10年的必須交流",), type="number")
+    no_gold = _item(id="n", answers=("五篇", "5篇"), gold=(), type="collection")
+    outs = [
+        judge(with_gold, _answer("10年", cited=["任滿10年的必須交流。"])),
+        judge(no_gold, _answer("共五篇", cited=["一段不含金標準的條文"], see_also=["另一段"])),
+    ]
+    assert outs[1].rank is None and outs[1].citation_ok is None and outs[1].correct
+    m = metrics(outs)
+    assert (m["hit@1"], m["mrr"], m["ndcg@5"], m["citation_accuracy"]) == (1.0, 1.0, 1.0, 1.0)
+    assert m["answer_accuracy"] == 1.0 and m["answerable"] == 2 and m["answerable_without_gold"] == 1
+    assert check(Report(m, {}, [], outs), {"hit@1": 1.0, "citation_accuracy": 1.0, "max_false_refusals": 0}) == []
+    # a gold-less question answered wrongly is still an answer miss
+    wrong = metrics([outs[0], judge(no_gold, _answer("三篇", cited=["x"]))])
+    assert wrong["answer_accuracy"] == 0.5 and wrong["citation_accuracy"] == 1.0
+
+
+def test_unanswerable_is_still_judged_by_refusal() -> None:
+    it = _item(answerable=False, type="unanswerable")
+    assert judge(it, _answer("指引中沒有找到", refused=True)).correct
+    assert not judge(it, _answer("10年", cited=["任滿10年"])).correct
+
+
+# --- the schema of the newer sets ------------------------------------------------------------------------
+
+
+def test_load_items_reads_named_documents_items_and_polarity(tmp_path: Path) -> None:
+    rows = [
+        {"id": "a", "question": "工會法規定什麼?", "answers": [], "items": ["甲", "乙"], "gold": ["甲乙丙丁戊己"],
+         "answerable": True, "type": "list", "doc": "工会法"},
+        {"id": "b", "question": "是否需要備案?", "answers": ["需要"], "gold": ["報上級備案"],
+         "answerable": True, "type": "yesno", "doc": 4, "polarity": "yes"},
+        {"id": "c", "question": "共有幾篇?", "answers": ["五篇"], "gold": [], "answerable": True,
+         "type": "collection", "doc": None},
+    ]
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    a, b, c = load_items(path)
+    assert (a.doc, a.items, a.answers, a.polarity) == ("工会法", ("甲", "乙"), (), None)
+    assert (b.doc, b.polarity, b.items) == (4, "yes", ())
+    assert c.doc is None and c.answerable and not c.citable
+    path.write_text(json.dumps(rows[0] | {"doc": [1]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"set.jsonl:1"):
+        load_items(path)
+
+
+def test_frozen_sets_parse_without_running_them() -> None:
+    """Schema only: every record of the frozen sets loads (nothing is asked or judged)."""
+    for name in ("test", "test_laws"):
+        path = REPO / "evals" / f"{name}.jsonl"
+        if path.is_file():
+            assert all(isinstance(it.doc, (int, str, type(None))) for it in load_items(path))
+
+
+def test_compare_lists_questions_whose_correctness_changed() -> None:
+    a, b = _item(id="a", answers=("10年",), gold=("任滿10年",)), _item(id="b", answers=("2年",), gold=("2年內",))
+    before = [judge(a, _answer("10年", cited=["任滿10年"])), judge(b, _answer("2年", cited=["2年內"]))]
+    after = [judge(a, _answer("10年", cited=["任滿10年"])), judge(b, _answer("沒有", refused=True))]
+    r1, r2 = (Report(metrics(x), {}, [], x) for x in (before, after))
+    out = compare(r1, r2)
+    assert [c["id"] for c in out["changed"]] == ["b"] and out["changed"][0]["before"] is True
+    assert out["delta"]["answer_accuracy"] == -0.5 and out["delta"]["false_refusals"] == 1
+
+
+# --- the scratch corpus ----------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A copy of the seed corpus with its index built by the fake embedder; the embedder factory
+    patched to return that embedder."""
+    import assistant.index.embed as embed
+    from assistant.services import sync_index
+    from assistant.settings import Settings
+
+    corpus = tmp_path / "src" / "corpus"
+    corpus.mkdir(parents=True)
+    for name in ("guidelines.txt", "documents.json"):
+        shutil.copy(REPO / "corpus" / name, corpus / name)
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "src" / "index")
+    emb = FakeEmbedder()
+    monkeypatch.setattr(embed, "get_embedder", lambda settings=None: emb)
+    report, _ = sync_index(settings=settings, progress=False)
+    assert report.added > 90
+    return settings, emb
+
+
+def _snapshot(*dirs: Path) -> dict[str, tuple[int, str]]:
+    return {str(p): (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+            for d in dirs for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_scratch_assistant_adds_documents_without_touching_the_sources(seeded) -> None:
+    from assistant.services import load_assistant, scratch_assistant
+
+    settings, emb = seeded
+    before = _snapshot(settings.corpus_dir, settings.index_dir)
+    seed_clauses = load_assistant(settings=settings, progress=False).searcher.store.count()
+    encoded = emb.passages_encoded
+    with scratch_assistant([LAWS], settings=settings, embedder=emb) as scratch:
+        root = scratch.settings.corpus_dir.parent
+        assert root.is_dir() and settings.corpus_dir not in (scratch.settings.corpus_dir,)
+        assert [f.status for f in scratch.added.files] == ["added"] * 3
+        sync = scratch.added.sync
+        # the copied index already held the seed's vectors: only the laws' clauses were embedded
+        assert sync.unchanged == seed_clauses and sync.added > 250 and sync.updated == 0
+        assert emb.passages_encoded - encoded == sync.added + sync.sentences
+        a = scratch.assistant
+        law_ids = {c.doc_id for c in a.searcher.clauses} - {"d1", "d2", "d3", "d4", "d5"}
+        assert len(law_ids) == 3, law_ids
+        hit = a.searcher.search("工會法的立法目的 保障工會在國家政治、經濟和社會生活中的地位", k=3)[0]
+        assert hit.clause.doc_id in law_ids
+        ans = a.ask(ROTATION)  # the seed is still there (the wording of the answer is the answerer's business)
+        assert ans.citations and ans.citations[0].id == "d4-s2-c6"
+    assert not root.exists(), "the scratch directory is removed"
+    assert _snapshot(settings.corpus_dir, settings.index_dir) == before, "the sources were modified"
+    again = load_assistant(settings=settings, progress=False)
+    assert again.searcher.store.count() == seed_clauses
+    assert {c.doc_id for c in again.searcher.clauses} == {"d1", "d2", "d3", "d4", "d5"}
+
+
+def test_scratch_assistant_refuses_a_bad_file_and_server_mode(seeded, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from assistant.services import scratch_assistant
+
+    settings, emb = seeded
+    before = _snapshot(settings.corpus_dir, settings.index_dir)
+    empty = tmp_path / "empty.md"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match="empty.md"):
+        with scratch_assistant([empty], settings=settings, embedder=emb):
+            pass
+    with pytest.raises(ValueError, match="no such file"):
+        with scratch_assistant([tmp_path / "nope.md"], settings=settings, embedder=emb):
+            pass
+    with pytest.raises(ValueError, match="embedded index"):
+        with scratch_assistant([UNION_LAW], settings=replace(settings, chroma_url="http://127.0.0.1:9"), embedder=emb):
+            pass
+    assert _snapshot(settings.corpus_dir, settings.index_dir) == before
+
+
+def test_eval_cli_with_documents_and_compare_growth(seeded, tmp_path: Path, monkeypatch, capsys) -> None:
+    from assistant.apps.cli import main
+
+    settings, _ = seeded
+    monkeypatch.setenv("ASSISTANT_CORPUS", str(settings.corpus_dir))
+    monkeypatch.setenv("ASSISTANT_INDEX", str(settings.index_dir))
+    monkeypatch.delenv("ASSISTANT_CHROMA_URL", raising=False)
+    qa = tmp_path / "mini.jsonl"
+    qa.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "rot", "question": ROTATION, "answers": ["10年"], "gold": ["任滿10年的必須交流"],
+         "answerable": True, "type": "number", "doc": 4},
+        {"id": "law", "question": "工會法規定工會經費的來源有哪些?", "answers": [], "items": ["會員繳納的會費"],
+         "gold": [], "answerable": True, "type": "list", "doc": "工会法"},
+    ]) + "\n", encoding="utf-8")
+    before = _snapshot(settings.corpus_dir, settings.index_dir)
+    reports = tmp_path / "reports"
+    bounds = tmp_path / "bounds.json"
+    bounds.write_text(json.dumps({"hit@1": 0.0, "max_false_refusals": 2}), encoding="utf-8")
+    rc = main(["eval", str(qa), "--with-documents", str(UNION_LAW), "--report", str(reports), "--json",
+               "--check", str(bounds), "--ask", ROTATION])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["metrics"]["questions"] == 2 and out["documents"] == [str(UNION_LAW)]
+    asked = out["asked"][0]
+    assert asked["question"] == ROTATION and asked["answer"] and "第6條" in asked["cited"][0]
+    assert (reports / "mini-with-documents.json").is_file()
+    bounds.write_text(json.dumps({"hit@1": 1.01}), encoding="utf-8")
+    rc = main(["eval", str(qa), "--compare-growth", "--with-documents", str(LAWS), "--report", str(reports),
+               "--json", "--check", str(bounds)])
+    data = json.loads(capsys.readouterr().out)
+    assert rc == 1  # a gated metric fails (in both runs here)
+    assert set(data) >= {"without", "with_documents", "delta", "changed", "documents"}
+    assert data["without"]["metrics"]["questions"] == data["with_documents"]["metrics"]["questions"] == 2
+    assert {p.name for p in reports.iterdir()} >= {"mini.json", "mini-with-documents.json", "mini-growth.json", "mini-growth.md"}
+    assert main(["eval", str(qa), "--compare-growth"]) == 2  # needs --with-documents
+    assert _snapshot(settings.corpus_dir, settings.index_dir) == before
