@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from assistant.answering.question import (
     BODYISH,
@@ -33,9 +35,11 @@ from assistant.answering.question import (
     wanted_value,
     without_exceptions,
 )
+from assistant.answering.outline import Container, asked_count, containers, section_ordinal
+from assistant.answering.ranking import Ranker, load_ranker
 from assistant.answering.records import Answer, Citation
-from assistant.corpus.records import Clause, record_field_words
-from assistant.retrieval.hybrid import Hit, HybridSearcher
+from assistant.corpus.records import Clause, Document, record_field_words
+from assistant.retrieval.hybrid import Hit, HybridSearcher, Stats
 from assistant.text import (
     bigrams,
     corpus_script,
@@ -79,6 +83,7 @@ class Evidence:
     sentence_score: float
     rank_score: float
     closest: float | None = None  # cosine of the question and the clause's closest sentence
+    features: tuple[float, ...] = ()  # the ranker's inputs (:data:`ranking.FEATURES`)
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ class Support:
     scope_conflict: tuple[str, str] | None = None  # (level asked, level the sentence states)
     off_topic: bool = False  # no sentence of the candidates is semantically near the question
     unknown_quantity: str = ""  # 「多少獎金」: the thing counted, never named in the guidelines
+    other_document: str = ""  # a document fact asked of this document, found only in another's record
 
     @property
     def confidence(self) -> float:
@@ -101,7 +107,8 @@ class Support:
         guidelines is semantically near, when 40 % of the question's weight is words the
         clause lacks but the guidelines use, or when the clause holds under 10 % of it
         (「今天天氣怎麼樣?」: nothing in common)."""
-        if self.missing_value or self.scope_conflict or self.off_topic or self.unknown_quantity:
+        if (self.missing_value or self.scope_conflict or self.off_topic or self.unknown_quantity
+                or self.other_document):
             return 0.0
         if not self.words:  # no Chinese content word at all (「'; DROP TABLE …」, 「hello」):
             return round(self.covered, 4)  # the clause must cover 60 % of its terms outright
@@ -145,12 +152,27 @@ def list_run(text: str, sentence: tuple[int, int]) -> tuple[int, int]:
         lo -= 1
     while hi + 1 < len(spans) and (ends_item[hi] or (opens_item[hi + 1] and opens_item[hi])):
         hi += 1
-    if opens_item[lo] and not ends_item[lo] and lo == hi:  # one marked item: find its siblings
+    # One marked item, or a sentence announcing items (「力爭在六個方面有明顯提高。一是…」):
+    # take the marked items that follow.
+    if lo == hi and not ends_item[lo]:
         while hi + 1 < len(spans) and opens_item[hi + 1]:
             hi += 1
     if lo > 0 and text[spans[lo - 1][0] : spans[lo - 1][1]].rstrip()[-1:] in (":", ":"):
         lo -= 1
     return spans[lo][0], spans[hi][1]
+
+
+# A question about a document itself names one of the header or closing block's fields.
+_DOC_FACT = re.compile(r"文号|发文机关|发文单位|发文字号|主送|成文日期|印发|主题词|份数|校对|落款")
+
+
+def _title(documents: Sequence[Document], doc_id: str) -> str:
+    return next((d.title for d in documents if d.id == doc_id), doc_id)
+
+
+def _doc_name(document: Document) -> str:
+    """What names a document in a question: its issuer, official title and heading, normalised."""
+    return normalize(f"{document.issuer or ''} {document.title} {document.heading}")
 
 
 def _as_typed(word: str, question: str) -> str:
@@ -170,6 +192,8 @@ def refusal_reason(support: Support, question: str) -> str:
     """One line telling the cadre why the guidelines' closest clauses do not answer."""
     if support.unknown_quantity:
         return f"指引中沒有提到「{_as_typed(support.unknown_quantity, question)}」。"
+    if support.other_document:
+        return f"《{support.other_document}》的文件資訊中沒有載明這一項。"
     if support.scope_conflict:
         asked, stated = (corpus_script(x) for x in support.scope_conflict)
         return f"最接近的條文講的是{stated}級的規定,不是{asked}。"
@@ -195,6 +219,7 @@ class Answerer:
         weights: tuple[float, float, float] = (1.0, 1.0, 0.5),
         sentence_weight: float = 0.5,
         semantic_floor: float | None = None,
+        ranker: Ranker | None | bool = True,
     ):
         self.searcher = searcher
         if semantic_floor is None:  # calibrated per embedding model; unknown models get none
@@ -204,10 +229,15 @@ class Answerer:
         self.candidates = candidates
         self.refuse_below = refuse_below
         self.weights = weights  # retrieval score, coverage, best-sentence score
+        # The fitted ranker (ranking.RANKER_FILE) orders the candidates; False or no file: the
+        # hand-set weights above do (the formula the ranker was measured against).
+        self.ranker = load_ranker() if ranker is True else (ranker or None)
 
     # -- evidence ---------------------------------------------------------------------------
-    def _weighted(self, terms: set[str], have: set[str]) -> float:
-        idf = self.searcher.lexicon.idf
+    @staticmethod
+    def _weighted(terms: set[str], have: set[str], stats: Stats) -> float:
+        """IDF-weighted share of *terms* found in *have*, with the clause's own statistics."""
+        idf = stats.idf
         total = sum(idf(t) for t in terms)
         return sum(idf(t) for t in terms & have) / total if total else 0.0
 
@@ -230,7 +260,8 @@ class Answerer:
             norm = normalize(text)
             # Coverage counts the clause as searched: with its headings and document context.
             searched = self.searcher.lexicon.texts.get(hit.clause.id, norm)
-            coverage = self._weighted(q_terms, set(bigrams(searched)))
+            stats = self.searcher.lexicon.scope(hit.clause)
+            coverage = self._weighted(q_terms, set(bigrams(searched)), stats)
             cands = [(a, b, next(sims)) for a, b in spans[hit.clause.id]]
             terms = s_terms
             if hit.clause.is_record:
@@ -244,7 +275,7 @@ class Answerer:
                 s_norm = norm[start:end]
                 if hit.clause.is_record:  # a record line also answers to its field's words
                     s_norm += " " + normalize(record_field_words(s_norm))
-                score = self._weighted(terms, set(bigrams(s_norm)))
+                score = self._weighted(terms, set(bigrams(s_norm)), stats)
                 # A quoted name (「“四考”」) is matched as a whole, quotes included, so the
                 # sentence that defines it beats one that mentions 「三推四考一確定」.
                 if any(f"“{t}”" in s_norm for t in quoted):
@@ -267,8 +298,39 @@ class Answerer:
             w_ret, w_cov, w_sent = self.weights
             rank = w_ret * hit.score + w_cov * coverage + w_sent * best_score
             out.append(Evidence(hit, coverage, best, best_score, rank, closest))
+        out = self._featured(out, question)
         out.sort(key=lambda e: -e.rank_score)
         return out
+
+    def _named(self, question: str) -> dict[str, float]:
+        """Per document, the share of the question's document-naming words (those in some
+        document's issuer or title) that name it: 「紅十字會那份文件…」 names d1 with 1.0."""
+        lex = self.searcher.lexicon
+        names = {d.id: _doc_name(d) for d in lex.documents}
+        words = [w for w in content_words(question) if any(w in n for n in names.values())]
+        total = sum(lex.word_idf(w) for w in words)
+        if not total:
+            return {}
+        return {d: sum(lex.word_idf(w) for w in words if w in n) / total for d, n in names.items()}
+
+    def _featured(self, ev: list[Evidence], question: str) -> list[Evidence]:
+        """Each candidate's ranking features, relative to the question's best candidate (so
+        adding documents does not shift them); scored by the fitted ranker when there is one."""
+        if not ev:
+            return ev
+        top_dense = max(e.hit.dense for e in ev)
+        known = [e.closest for e in ev if e.closest is not None]
+        top_sent = max(known) if known else 0.0
+        named = self._named(question)
+        rows = [
+            (e.hit.bm25, e.hit.dense - top_dense,
+             (e.closest if e.closest is not None else top_sent) - top_sent,
+             e.coverage, e.sentence_score, e.hit.score, float(e.hit.clause.is_record),
+             named.get(e.hit.clause.doc_id, 0.0))
+            for e in ev
+        ]
+        scores = self.ranker.score(np.array(rows)) if self.ranker else [e.rank_score for e in ev]
+        return [replace(e, features=row, rank_score=float(s)) for e, row, s in zip(ev, rows, scores)]
 
     # -- span ---------------------------------------------------------------------------------
     def span(
@@ -283,18 +345,21 @@ class Answerer:
         whole = text[start:end].strip().rstrip("。;;")
         pattern = wanted_value(q)
         if asks_list(q):
-            a, b = list_run(text, sentence)
+            # The whole paragraph when it is short enough to read (an enumeration's items are
+            # often spread over its sentences), else the enumeration around the best sentence.
+            a, b = (0, len(text)) if len(text) <= self.LIST_WHOLE_MAX else list_run(text, sentence)
             return text[a:b].strip().rstrip("。;;")
         if pattern is None:
             return whole
         norm = normalize(text)
         q_terms = set(bigrams(content(question)))
+        stats = self.searcher.lexicon.scope(clause)
         frags = fragments(text, start, end)
         # Single characters break ties between fragments the bigrams score alike
         # (「村干部…幾天」: 「村兩委主要干部…7天」 over 「鄉鎮干部…12天」).
         q_chars = {ch for ch in content(question) if is_cjk(ch)}
         overlap = [
-            self._weighted(q_terms, set(bigrams(norm[a:b])))
+            self._weighted(q_terms, set(bigrams(norm[a:b])), stats)
             + 0.02 * len(q_chars & set(norm[a:b])) / max(1, len(q_chars))
             for a, b in frags
         ]
@@ -327,21 +392,41 @@ class Answerer:
             and not gives_value(pattern, sentence, q)
         )
         lex = self.searcher.lexicon
-        clause_text = lex.texts.get(top.hit.clause.id) or normalize(top.hit.clause.text)
+        clause = top.hit.clause
+        stats = lex.scope(clause)  # the gate weighs words as the clause's own source uses them
+        clause_text = lex.texts.get(clause.id) or normalize(clause.text)
         words = content_words(question)
-        total = sum(lex.word_idf(w) for w in words)
-        foreign = tuple(w for w in words if w not in clause_text and lex.word_df(w) > 0)
+        names = {d.id: _doc_name(d) for d in lex.documents}
+        weight = {d: sum(lex.word_idf(w) for w in words if w in name) for d, name in names.items()}
+        named = max(weight, key=lambda d: weight[d], default=None)  # the document asked about
+        other = ""
+        if clause.is_record:
+            # A document fact. The words naming the document found its record; the gate weighs
+            # what is asked of it (「…指導意見的成文日期」: 成文日期). If what is left are words
+            # the guidelines never use, the whole question is weighed, as before.
+            own = names.get(clause.doc_id, "")
+            asked = [w for w in words if w not in own]
+            words = asked if any(stats.word_df(w) for w in asked) else words
+            if named is not None and weight[named] > weight.get(clause.doc_id, 0.0):
+                other = _title(lex.documents, named)  # the record of another document
+        elif _DOC_FACT.search(q) and named is not None and weight[named] > 0:
+            other = _title(lex.documents, named)  # 文號, 發文機關 … asked, and no record has it
+        total = sum(stats.word_idf(w) for w in words)
+        foreign = tuple(w for w in words if w not in clause_text and stats.word_df(w) > 0)
         inside = [w for w in words if w in clause_text]
-        share = sum(lex.word_idf(w) for w in foreign) / total if total else 0.0
-        covered = sum(lex.word_idf(w) for w in inside) / total if total else top.coverage
+        share = sum(stats.word_idf(w) for w in foreign) / total if total else 0.0
+        covered = sum(stats.word_idf(w) for w in inside) / total if total else top.coverage
         floor = self.semantic_floor
         thing = counted_thing(q)
-        unknown = thing if thing and not lex.word_df(thing) else ""
+        unknown = thing if thing and not stats.word_df(thing) else ""
         return Support(
             missing, round(share, 4), round(covered, 4), foreign, len(words),
-            scope_conflict=scope_conflict(q, sentence),
+            # The sentence, or else its clause, states the subject for another level (「市級
+            # 紀委書記」 asked; the clause is about 鄉鎮紀委書記, its sentence names no level).
+            scope_conflict=scope_conflict(q, sentence) or scope_conflict(q, normalize(clause.text)),
             off_topic=floor is not None and closest is not None and closest < floor,
             unknown_quantity=unknown,
+            other_document=other,
         )
 
     # -- answer -------------------------------------------------------------------------------
@@ -362,8 +447,62 @@ class Answerer:
         if confidence < self.refuse_below:
             why = refusal_reason(support, asked)
             return Answer(question, REFUSAL, True, [], cites[:3], confidence=confidence, note=why), ev
+        if asks_list(normalize(asked)) and (found := self.outline(question, ev)):
+            text = f"{found.heading}:" + ";".join(item.text for item in found.items)
+            listed = [self._cite_clause(item.clause) for item in found.items]
+            return Answer(question, text, False, listed, cites[:2], confidence=confidence), ev
         text = self.span(question, top.hit.clause, top.sentence, asked)
+        if text not in cites[0].quote:  # a whole list: the quote is what was answered
+            cites[0] = replace(cites[0], quote=text)
         return Answer(question, text, False, cites[:1], cites[1:3], confidence=confidence), ev
+
+    OUTLINE_MIN = 0.5
+    LIST_WHOLE_MAX = 350  # characters: a list question gets the whole paragraph up to this
+
+    def outline(self, question: str, ev: Sequence[Evidence]) -> Container | None:
+        """The section or subsection whose own items answer a list question: its heading must
+        hold at least OUTLINE_MIN of the question's weight (the words naming the document set
+        aside) and no less than the best paragraph's best sentence does; a section named by
+        position (「第三部分」) counts as matched. Only the documents of the three best
+        candidates are looked at."""
+        q = normalize(question)
+        docs = list(dict.fromkeys(e.hit.clause.doc_id for e in ev[:3]))
+        titles = normalize(" ".join({e.hit.clause.doc_title for e in ev if e.hit.clause.doc_id in docs}))
+        # Words, not bigrams: 「組織保障有哪幾條」 must match 「組織保障」 without 「障有」 diluting it.
+        words = content_words(without_exceptions(q))
+        # The document's name found the document; what it lists is named by the other words,
+        # unless the question names nothing else (「四項工程是哪四項」).
+        words = [w for w in words if w not in titles] or words
+        idf = self.searcher.lexicon.scope(ev[0].hit.clause).word_idf
+        total = sum(idf(w) for w in words)
+
+        def share(text: str) -> float:
+            text = normalize(text)
+            return sum(idf(w) for w in words if w in text) / total if total else 0.0
+
+        a, b = ev[0].sentence
+        paragraph = share(ev[0].hit.clause.text[a:b])
+        ordinal = section_ordinal(q)
+        count = asked_count(q)
+        best, best_score = None, 0.0
+        for cont in containers(self.searcher.clauses):
+            if cont.doc_id not in docs:
+                continue
+            score = share(cont.heading)
+            if ordinal is not None and cont.section_no == ordinal and cont.subsection_no is None:
+                score = max(score, 1.0)
+            if count is not None and len(cont.items) == count:  # 「哪四項」 and four items
+                score += 0.5
+            if score > best_score:
+                best, best_score = cont, score
+        if best is None or best_score < max(self.OUTLINE_MIN, paragraph):
+            return None
+        return best
+
+    def _cite_clause(self, c: Clause) -> Citation:
+        """A citation of a whole clause (an outline item): quoted from its first sentence."""
+        spans = sentences(c.text)
+        return self._cite(Evidence(Hit(c, 0.0, 0.0, 0.0), 0.0, spans[0] if spans else (0, len(c.text)), 0.0, 0.0))
 
     def _cite(self, e: Evidence) -> Citation:
         c = e.hit.clause

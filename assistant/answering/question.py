@@ -22,13 +22,29 @@ MAX_QUESTION_CHARS = 500
 _FILLER = re.compile(
     "|".join(
         [
+            # How a condition is asked (「什麼情況下」, 「在什麼條件下」): before 什么 below.
+            r"在?(?:什么|哪些|哪种|何种)(?:情况|情形|条件|前提)下?",
             r"请问", r"根据", r"按照?(?:指引|文件|意见|规定)", r"(?:指引|文件|意见)(?:中|里|里面)?",
             r"是什么", r"什么", r"是多少", r"多少", r"多久", r"多长时间?", r"几[个名天年次岁]?",
             r"哪些", r"哪个", r"哪一?级", r"哪里", r"哪儿", r"哪", r"如何", r"怎么样?", r"怎样",
             r"怎么办", r"谁", r"是否", r"是不是", r"有没有", r"能不能", r"可不可以", r"能否",
             r"吗", r"呢", r"啊", r"吧", r"呀", r"为什么", r"啥", r"要求", r"规定", r"的话",
+            r"要不要", r"需不需要", r"用不用", r"该不该", r"会不会", r"可以不可以", r"行不行",
         ]
     )
+)
+# Conversation around the question — who is asking, politeness, talk about looking it up, the
+# document as the thing that "says" (「我是新來的,想問一下」, 「麻煩查一下」, 「文件咋說的」). It
+# names nothing a clause could contain, so it is dropped before anything is matched.
+_CHATTER = re.compile(
+    "|".join([
+        r"我(?:们)?是(?:新来|刚来|新到|刚到|新任|刚上任|刚调来|新调来)的?[^,,。??!!]{0,12}?(?=[,,。??!!]|想|请|问)",
+        r"(?:请|我|俺)?(?:想|想要|要|再)?(?:问|请教|咨询|了解|打听|确认)(?:一下|下|个事|件事|个问题)?(?![题责卷])",
+        r"(?:麻烦|劳驾|打扰)(?:你|您)?(?:一下)?", r"(?:请|帮|帮忙|帮我)(?:查|看|找)(?:一下|下|查)?",
+        r"(?:查|看|找)一下", r"(?:你|您)好", r"谢谢(?:你|您)?", r"(?:告诉|跟)我", r"我(?:想|很)?(?:知道|不清楚|不太清楚|搞不清)",
+        r"(?:文件|指引|意见|规定|上面|里面|里头)?(?:里|上|中)?(?:是)?(?:咋|怎么|怎样|如何)(?:说|讲|写|规定)的?",
+        r"咋", r"一下",
+    ])
 )
 
 # What kind of span answers the question.
@@ -36,7 +52,7 @@ _ASKS_NUMBER = re.compile(r"几|多少|多久|多长|比例|百分|多大|上限
 _ASKS_WHO = re.compile(r"谁|哪个部门|哪个机关|哪一?级|什么机关|什么部门|由谁|哪个组织|什么组织")
 _ASKS_LIST = re.compile(
     r"哪些|包括|包含|有哪|什么内容|几个方面|分别|内容是|指什么|是指|"
-    r"哪[几一二三四五六七八九十两]+[个项条类种方面级星]?"
+    r"哪[几二三四五六七八九十两]+[个项条类种方面级星]?"
 )
 _NUMBERISH = re.compile(
     r"[0-9]+|[一二三四五六七八九十百千万两半][个名天年次岁届月季人份万元%大项条种类]|"
@@ -126,8 +142,8 @@ def clean_question(raw: str) -> str:
 
 
 def content(question: str) -> str:
-    """The normalised question without interrogatives and filler."""
-    return _FILLER.sub(" ", normalize(question))
+    """The normalised question without interrogatives, filler and conversation around it."""
+    return _FILLER.sub(" ", _CHATTER.sub(" ", normalize(question)))
 
 
 def is_followup(question: str) -> bool:
@@ -161,21 +177,48 @@ _CJK_WORD = re.compile(r"[\u4e00-\u9fff]")
 _COUNT_WORD = re.compile(r"[哪几一二三四五六七八九十两]+[个项条类种名次方面]*")
 
 
+# 「能不能拿幾份報酬?」 asks whether, not how many: the sentence that decides it answers.
+_ASKS_YESNO = re.compile(
+    r"能不能|能否|可不可以|可否|是不是|是否|要不要|需不需要|需要不需要|有没有|用不用|该不该|会不会|"
+    r"允许不允许|行不行|可以吗|能吗|吗[??]?$"
+)
+
+
+def asks_yesno(normalized_question: str) -> bool:
+    """A yes/no question (「要不要」, 「是否」, 「…嗎?」)."""
+    return bool(_ASKS_YESNO.search(normalized_question.strip()))
+
+
 def wanted_value(normalized_question: str) -> re.Pattern[str] | None:
     """What an answer to this question must contain: a quantity (in the asked unit when the
-    question names one), a date, a responsible body, or nothing in particular (None)."""
+    question names one), a date, a responsible body, or nothing in particular (None) — also
+    for a yes/no question, whatever it mentions (「能不能拿幾份報酬」)."""
+    if asks_yesno(normalized_question):
+        return None
     if _ASKS_DATE.search(normalized_question):
         return DATEISH
     if _ASKS_NUMBER.search(normalized_question):
         for unit, asks in _ASKS_UNIT:
             if asks.search(normalized_question):
-                return _QUANTITY[unit]
+                # 「幾年」 is answered by a number of years, not by 「一屆」 or 「6個月」.
+                named = _NAMED_DURATION.search(normalized_question) if unit == "duration" else None
+                return _duration(named.group(1)) if named else _QUANTITY[unit]
         if m := _ASKS_MEASURE.search(normalized_question):
             return _measure(m.group(1))
         return _NUMBERISH
     if _ASKS_WHO.search(normalized_question):
         return BODYISH
     return None
+
+
+_NAMED_DURATION = re.compile(rf"(?:几|多少)个?({_DURATION_UNIT})")
+
+
+@lru_cache(maxsize=16)
+def _duration(unit: str) -> re.Pattern[str]:
+    """A quantity of time in the named *unit* (「10年」, 「半年」, 「兩個月」), not a date (2012年)."""
+    unit = {"个月": "个?月", "日": "[日天]", "天": "[日天]"}.get(unit, unit)
+    return re.compile(rf"(?<![每0-9])(?:[0-9]{{1,2}}|[一二三四五六七八九十两半]+)个?{unit}")
 
 
 @lru_cache(maxsize=64)

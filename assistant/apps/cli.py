@@ -69,6 +69,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.compare_growth and not args.with_documents:
         print("assistant eval: error: --compare-growth needs --with-documents PATH …", file=sys.stderr)
         return 2
+    if args.max_changed is not None and not args.compare_growth:
+        print("assistant eval: error: --max-changed goes with --compare-growth", file=sys.stderr)
+        return 2
     if args.check_growth and not args.compare_growth:
         print("assistant eval: error: --check-growth goes with --compare-growth (else use --check)", file=sys.stderr)
         return 2
@@ -138,7 +141,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         _print_asked(asked)
         print("report: " + ", ".join(str(p) for p in [*base_paths.values(), *paths.values(), *cmp_paths.values()]))
     checks += [("without documents: ", base, args.check), ("with documents: ", grown, args.check_growth or args.check)]
-    return _run_checks(checks)
+    status = _run_checks(checks)
+    if args.max_changed is not None and len(data["changed"]) > args.max_changed:
+        print(f"with documents: correctness changed for {len(data['changed'])} questions "
+              f"(at most {args.max_changed} allowed)", file=sys.stderr)
+        status = 1
+    return status
 
 
 def _signed(value) -> str:
@@ -479,6 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--compare-growth", action="store_true",
                    help="run the set without and with --with-documents; side by side, delta, changed questions "
                         "(report NAME-growth); --check applies to both runs")
+    s.add_argument("--max-changed", type=int, metavar="N",
+                   help="with --compare-growth: fail when adding the documents changes whether more than N "
+                        "questions are answered right")
     s.add_argument("--check-growth", metavar="THRESHOLDS",
                    help="with --compare-growth: bounds for the with-documents run instead of --check's")
     s.add_argument("--ask", action="append", metavar="QUESTION",

@@ -35,14 +35,38 @@ class Hit:
 
 
 @dataclass
+class Stats:
+    """Bigram document frequencies over a set of passages: the IDF weights of the answer step."""
+
+    df: Counter[str]
+    n: int  # passages counted
+
+    def idf(self, term: str) -> float:
+        """Smoothed IDF; a term absent weighs the most (it is what the guidelines would have to
+        mention to answer)."""
+        return math.log((self.n + 1) / (self.df.get(term, 0) + 0.5))
+
+    def word_df(self, word: str) -> int:
+        """How many passages contain *word*, bounded by its rarest bigram (exact for the words
+        that matter, and O(1) at any corpus size)."""
+        return min((self.df.get(g, 0) for g in bigrams(word)), default=0)
+
+    def word_idf(self, word: str) -> float:
+        return math.log((self.n + 1) / (self.word_df(word) + 0.5))
+
+
+@dataclass
 class Lexicon:
-    """Bigram statistics of the clauses: BM25 index plus document frequencies for IDF weights."""
+    """Bigram statistics of the clauses: BM25 index plus document frequencies for IDF weights,
+    over the whole corpus and per source file (:meth:`scope`)."""
 
     clauses: Sequence[Clause]
     documents: Sequence[Document] = ()
     texts: dict[str, str] = field(init=False)  # clause id → normalised passage
     df: Counter[str] = field(init=False)
     bm25: bm25s.BM25 = field(init=False)
+    stats: Stats = field(init=False)  # over every passage
+    sources: dict[str, Stats] = field(init=False)  # per source file (guidelines.txt, an added law…)
 
     def __post_init__(self) -> None:
         docs = {d.id: d for d in self.documents}
@@ -51,23 +75,33 @@ class Lexicon:
         # lists dropped once indexed: 2.65 → 0.97 GB RSS at 100k clauses (bench: growth).
         terms = [[sys.intern(t) for t in bigrams(self.texts[c.id])] for c in self.clauses]
         self.df = Counter(t for ts in terms for t in set(ts))
+        self.stats = Stats(self.df, len(self.clauses))
+        self._source = {d.id: d.source for d in self.documents}
+        per: dict[str, Counter[str]] = {}
+        counts: Counter[str] = Counter()
+        for c, ts in zip(self.clauses, terms):
+            src = self._source.get(c.doc_id, "")
+            per.setdefault(src, Counter()).update(set(ts))
+            counts[src] += 1
+        self.sources = {src: Stats(df, counts[src]) for src, df in per.items()}
         self.bm25 = bm25s.BM25(k1=1.2, b=0.75)
         self.bm25.index(terms, show_progress=False)
 
+    def scope(self, clause: Clause) -> Stats:
+        """The statistics a clause is weighed with: those of its own source file. A file is
+        published as a whole (the seed record's five guidelines, one law), so how rare a word is
+        there is what makes it distinctive, and adding other files changes nothing about it:
+        the seed's answers do not drift when laws are added (the growth gate)."""
+        return self.sources.get(self._source.get(clause.doc_id, ""), self.stats)
+
     def idf(self, term: str) -> float:
-        """Smoothed IDF; a term absent from the corpus weighs the most (it is what the guidelines
-        would have to mention to answer)."""
-        n = len(self.clauses)
-        return math.log((n + 1) / (self.df.get(term, 0) + 0.5))
+        return self.stats.idf(term)
 
     def word_df(self, word: str) -> int:
-        """How many clauses contain *word*, bounded by its rarest bigram (exact for the words
-        that matter, and O(1) at any corpus size)."""
-        grams = bigrams(word)
-        return min((self.df.get(g, 0) for g in grams), default=0)
+        return self.stats.word_df(word)
 
     def word_idf(self, word: str) -> float:
-        return math.log((len(self.clauses) + 1) / (self.word_df(word) + 0.5))
+        return self.stats.word_idf(word)
 
     def scores(self, question_terms: list[str]) -> np.ndarray:
         if not question_terms:

@@ -1,0 +1,111 @@
+"""What a question asks, read from the question alone, and the outline lists of the corpus:
+pure functions, no model. Each case is a class of questions, shown on wordings that were not
+used to write the patterns."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.outline import asked_count, containers, lead, section_ordinal
+from assistant.answering.question import (
+    DATEISH, asks_list, asks_yesno, content_words, gives_value, scope_conflict, wanted_value,
+)
+from assistant.corpus.store import load_corpus
+from assistant.text import normalize
+
+
+@pytest.mark.parametrize("question, kept", [
+    ("我是新來的,想問一下鄉鎮紀委書記任滿幾年必須交流?", ["乡镇", "纪委书记", "任满", "必须", "交流"]),
+    ("麻煩幫我查一下,村干部培訓幾天", ["村干部", "培训"]),
+    ("紀檢委員這個事,文件咋說的?", ["纪检", "委员"]),
+    ("您好,請問黨員活動室怎麼規定的?謝謝", ["党员", "活动室"]),
+    ("在什麼情況下要設專職紀委副書記", ["专职", "纪委", "书记"]),
+])
+def test_conversation_around_the_question_is_not_content(question: str, kept: list[str]) -> None:
+    words = content_words(question)
+    assert all(any(k in w for w in words) for k in kept), words
+    chatter = ("新来", "想问", "麻烦", "查一下", "咋说", "您好", "谢谢", "情况", "请问")
+    assert not any(c in w for w in words for c in chatter), words
+
+
+@pytest.mark.parametrize("question, kept", [("關于問責的規定是什麼", "问责"), ("存在的問題有哪些", "问题")])
+def test_chatter_does_not_eat_content_words(question: str, kept: str) -> None:
+    assert kept in content_words(question)
+
+
+@pytest.mark.parametrize("question, yesno", [
+    ("跨村任職的書記能不能拿幾份報酬?", True), ("村里要不要設紀檢委員", True),
+    ("鄉鎮紀委書記可以異地交流嗎?", True), ("是否需要報縣委批準", True),
+    ("鄉鎮紀委書記任滿幾年必須交流?", False), ("哪些情況需要備案", False),
+])
+def test_yes_no_questions_want_the_deciding_sentence_not_a_number(question: str, yesno: bool) -> None:
+    q = normalize(question)
+    assert asks_yesno(q) == yesno
+    if yesno:
+        assert wanted_value(q) is None
+
+
+def test_a_named_unit_of_time_must_be_answered_in_that_unit() -> None:
+    years = normalize("紀委書記任滿幾年必須交流")
+    assert gives_value(wanted_value(years), normalize("任滿10年的必須交流"), years)
+    assert not gives_value(wanted_value(years), normalize("一般應任滿一屆"), years)
+    assert not gives_value(wanted_value(years), normalize("2012年底前完成"), years)  # a date
+    days = normalize("新任書記要培訓多少天")
+    assert gives_value(wanted_value(days), normalize("培訓時間不少于12天"), days)
+    months = normalize("試用期幾個月")
+    assert gives_value(wanted_value(months), normalize("試用期為六個月"), months)
+    assert not gives_value(wanted_value(months), normalize("任期三年"), months)
+    when = normalize("這份文件是哪天印發的")
+    assert wanted_value(when) is DATEISH
+
+
+@pytest.mark.parametrize("question, listing", [
+    ("基本原則是哪三條", True), ("有哪些職責", True), ("分別是什麼", True),
+    ("從哪一級開始建立", False), ("是哪一年建立的", False), ("由哪個部門負責", False),
+])
+def test_list_questions(question: str, listing: bool) -> None:
+    assert asks_list(normalize(question)) == listing
+
+
+@pytest.mark.parametrize("question, n", [
+    ("“四項工程”是哪四項", 4), ("要實現哪“三有”", 3), ("力爭在哪六個方面提高", 6),
+    ("力争在六个方面明显提高", 6), ("有哪些措施", None), ("哪一年", None),
+])
+def test_asked_count(question: str, n: int | None) -> None:
+    assert asked_count(normalize(question)) == n
+
+
+@pytest.mark.parametrize("question, n", [
+    ("第三部分提了哪幾條措施", 3), ("第二大部分講什麼", 2), ("文件第4章", 4), ("第三次會議", None),
+])
+def test_section_named_by_position(question: str, n: int | None) -> None:
+    assert section_ordinal(normalize(question)) == n
+
+
+def test_scope_conflict_reads_the_clause_when_the_sentence_names_no_level() -> None:
+    q = normalize("市級紀委書記任滿幾年必須交流")
+    sentence = normalize("任滿一屆的應適當交流,任滿10年的必須交流。")
+    clause = normalize("鄉鎮紀委書記一般應任滿一屆。任滿一屆的應適當交流,任滿10年的必須交流。")
+    assert scope_conflict(q, sentence) is None
+    assert scope_conflict(q, clause) == ("市", "乡镇")
+    assert scope_conflict(normalize("鄉鎮紀委書記任滿幾年必須交流"), clause) is None
+
+
+def test_outline_lists_what_the_structure_states() -> None:
+    corpus = load_corpus()
+    found = {(c.doc_id, c.section_no, c.subsection_no): c for c in containers(corpus.passages)}
+    # A section whose paragraphs open with leads; the lead-less closing paragraph is left out.
+    d1 = found[("d1", 3, None)]
+    assert [i.text for i in d1.items] == ["大力開展宣傳工作", "加強溝通協調、爭取各方支持", "大力加強能力建設"]
+    # A section made of subsections lists their headings, each cited by its first paragraph.
+    d3 = found[("d3", 2, None)]
+    assert len(d3.items) == 4 and d3.items[0].text.startswith("實施“領頭雁”工程")
+    assert d3.items[0].clause.id == "d3-s2-ss1-c1"
+    # A subsection's paragraphs with leads.
+    assert [i.text for i in found[("d3", 2, 4)].items] == ["圍繞大局,選好典型", "采取有效形式,宣傳好典型", "立足長遠,培養好典型"]
+    # Records and preambles are never containers; every item is verbatim.
+    for c in found.values():
+        for item in c.items:
+            assert item.text in item.clause.text or item.text in (item.clause.subsection or "")
+    assert lead(corpus.clause("d4-s2-c6")) == "有計劃地推進干部交流"
+    assert lead(corpus.clause("d1-s0-c1")) is None  # a paragraph without a short lead
