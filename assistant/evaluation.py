@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -149,9 +150,19 @@ def missing_items(text: str, needles: Iterable[str]) -> tuple[str, ...]:
     return tuple(n for n in needles if normalize(n) not in hay)
 
 
+# A gold passage copied as printed may keep its item number (「1、落實領導責任。」), which the
+# clause text does not (the parser reads the number into the clause's id and label).
+_ITEM_NUMBER = re.compile(r"^\s*(?:[0-9]+[、.]|[((][一二三四五六七八九十0-9]+[))]|[一二三四五六七八九十]+、)")
+
+
+def holds_gold(text: str, gold: Iterable[str]) -> bool:
+    """Does a clause's *text* hold a gold passage (its item number, if printed, set aside)?"""
+    return contains_any(text, [g for p in gold for g in {p, _ITEM_NUMBER.sub("", p)} if g])
+
+
 def judge(item: Item, answer: Answer) -> Outcome:
     ranked = [c.text for c in answer.citations + answer.see_also]
-    rank = next((i for i, t in enumerate(ranked, 1) if contains_any(t, item.gold)), None)
+    rank = next((i for i, t in enumerate(ranked, 1) if holds_gold(t, item.gold)), None)
     missing = item.items if answer.refused else missing_items(answer.answer, item.items)
     if item.answerable:
         # any accepted answer (when answers are given) and every enumeration item (when given)
@@ -161,7 +172,7 @@ def judge(item: Item, answer: Answer) -> Outcome:
         answer_ok = answer.refused
     citation_ok = None
     if item.citable:
-        citation_ok = bool(answer.citations) and contains_any(answer.citations[0].text, item.gold)
+        citation_ok = bool(answer.citations) and holds_gold(answer.citations[0].text, item.gold)
     return Outcome(item, answer, rank, answer_ok, citation_ok, missing)
 
 

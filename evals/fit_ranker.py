@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from assistant.answering.question import clean_question, strip_instructions  # noqa: E402
 from assistant.answering.ranking import FEATURES, RANKER_FILE, Ranker  # noqa: E402
-from assistant.evaluation import contains_any, load_items  # noqa: E402
+from assistant.evaluation import holds_gold, load_items  # noqa: E402
 
 FROZEN = {"test.jsonl", "test_laws.jsonl"}
 
@@ -50,7 +50,7 @@ def rows_for(assistant, items, group_prefix: str = "") -> tuple[list, list, list
             answerer.ranker = ranker
         for e in ev:
             X.append(e.features)
-            y.append(int(contains_any(e.hit.clause.text, it.gold)))
+            y.append(int(holds_gold(e.hit.clause.text, it.gold)))
             g.append(f"{group_prefix}{it.doc}")
             hand.append(e.rank_score)
             qid.append(f"{group_prefix}{n}")

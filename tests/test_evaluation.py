@@ -252,3 +252,11 @@ def test_eval_cli_with_documents_and_compare_growth(seeded, tmp_path: Path, monk
     assert {p.name for p in reports.iterdir()} >= {"mini.json", "mini-with-documents.json", "mini-growth.json", "mini-growth.md"}
     assert main(["eval", str(qa), "--compare-growth"]) == 2  # needs --with-documents
     assert _snapshot(settings.corpus_dir, settings.index_dir) == before
+
+
+def test_gold_printed_with_its_item_number_still_matches_the_clause() -> None:
+    from assistant.evaluation import holds_gold
+
+    text = "落實領導責任。各級各部門要全面落實黨建工作責任制。"
+    assert holds_gold(text, ["1、落實領導責任。"]) and holds_gold(text, ["(一)落實領導責任"])
+    assert not holds_gold(text, ["2、加大投入保障。"])

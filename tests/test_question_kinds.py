@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.answering.collection import asks_collection, describe
 from assistant.answering.outline import asked_count, containers, lead, section_ordinal
 from assistant.answering.question import (
     DATEISH, asks_list, asks_yesno, content_words, gives_value, scope_conflict, wanted_value,
@@ -109,3 +110,28 @@ def test_outline_lists_what_the_structure_states() -> None:
             assert item.text in item.clause.text or item.text in (item.clause.subsection or "")
     assert lead(corpus.clause("d4-s2-c6")) == "有計劃地推進干部交流"
     assert lead(corpus.clause("d1-s0-c1")) is None  # a paragraph without a short lead
+
+
+@pytest.mark.parametrize("question, collection", [
+    ("這里一共收了哪幾份文件?", True), ("每份文件的發文單位分別是誰", True), ("這幾份文件里哪幾份是縣委發的", True),
+    ("有哪些文件", True), ("紅十字會那份文件的文號是多少", False), ("這些規定適用于哪些單位", False),
+    ("鄉鎮紀委書記任滿幾年必須交流", False),
+])
+def test_questions_about_the_collection(question: str, collection: bool) -> None:
+    assert asks_collection(normalize(question)) == collection
+
+
+def test_the_collection_is_described_from_metadata() -> None:
+    corpus = load_corpus()
+    text = describe(corpus.documents)
+    assert text.count("《") == len(corpus.documents)
+    assert "中共云和縣委" in text and "紅總字〔2010〕72號" in text and "征求意見稿" in text
+
+
+def test_a_named_kind_of_body_must_be_that_kind() -> None:
+    q = normalize("對鄉鎮紀檢干部的考核以哪個機關為主?")
+    assert not gives_value(wanted_value(q), normalize("對鄉鎮紀檢組織和紀檢干部的考核,"), q)
+    assert gives_value(wanted_value(q), normalize("要逐步實現以縣級紀檢監察機關為主"), q)
+    copies = normalize("一共印了多少份")
+    assert gives_value(wanted_value(copies), normalize("印發份數:55份"), copies)
+    assert not gives_value(wanted_value(copies), normalize("紅總字〔2010〕72號"), copies)

@@ -35,6 +35,7 @@ from assistant.answering.question import (
     wanted_value,
     without_exceptions,
 )
+from assistant.answering.collection import asks_collection, describe
 from assistant.answering.outline import Container, asked_count, containers, section_ordinal
 from assistant.answering.ranking import Ranker, load_ranker
 from assistant.answering.records import Answer, Citation
@@ -437,6 +438,10 @@ class Answerer:
         *hits*; *asked* is what the user typed last, which decides the kind of answer wanted
         (「那任職不到2年調整的呢?」 asks no number, even if the question before it did)."""
         asked = asked or question
+        if asks_collection(normalize(asked)) and (documents := self.searcher.lexicon.documents):
+            records = {c.doc_id: c for c in self.searcher.clauses if c.is_record}
+            listed = [self._cite_clause(records[d.id]) for d in documents if d.id in records]
+            return Answer(question, describe(documents), False, listed, [], confidence=1.0), []
         ev = self.evidence(question, hits[: self.candidates])
         cites = [self._cite(e) for e in ev]
         if not ev:

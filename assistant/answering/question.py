@@ -94,7 +94,7 @@ _ASKS_UNIT = [
 _ASKED_THING = re.compile(r"(?:多少|几)([\u4e00-\u9fff]{1,7})")
 _MEASURE_CHARS = "个名位项条类份次大"
 # Other measure words a question may name (「多少平方米」「超過多少歲」): the answer carries the same.
-_ASKS_MEASURE = re.compile(r"(?:几|多少)个?(平方米|平米|公里|米|周岁|岁|户|所|批|倍|个百分点)")
+_ASKS_MEASURE = re.compile(r"(?:几|多少)个?(平方米|平米|公里|米|周岁|岁|户|所|批|倍|个百分点|份|本|篇|页|册)")
 # 「考核不合格的」: the sentence about 不合格 answers, not the one about 合格.
 _NEGATED = re.compile(r"(?:不|未|没有|没|无|非)([\u4e00-\u9fff]{2})")
 _FOLLOWUP = re.compile(r"^(?:那么?|那如果|如果|要是|还有|另外|那个|其中)|呢[??]?$")
@@ -207,8 +207,20 @@ def wanted_value(normalized_question: str) -> re.Pattern[str] | None:
             return _measure(m.group(1))
         return _NUMBERISH
     if _ASKS_WHO.search(normalized_question):
+        # 「以哪個機關為主」 is answered by a 機關, not by the 組織 the sentence also names.
+        if named := _NAMED_BODY.search(normalized_question):
+            return _body(named.group(1))
         return BODYISH
     return None
+
+
+_NAMED_BODY = re.compile(r"(?:哪个|哪一?级|什么)(机关|部门|单位|党委|政府|组织)")
+
+
+@lru_cache(maxsize=8)
+def _body(noun: str) -> re.Pattern[str]:
+    """A body of the named kind: 「縣級紀檢監察機關」 for 機關."""
+    return re.compile(rf"[\u4e00-\u9fff]{{1,8}}{noun}")
 
 
 _NAMED_DURATION = re.compile(rf"(?:几|多少)个?({_DURATION_UNIT})")
