@@ -135,3 +135,24 @@ def test_a_named_kind_of_body_must_be_that_kind() -> None:
     copies = normalize("一共印了多少份")
     assert gives_value(wanted_value(copies), normalize("印發份數:55份"), copies)
     assert not gives_value(wanted_value(copies), normalize("紅總字〔2010〕72號"), copies)
+
+
+def test_each_document_is_compared_in_its_own_script() -> None:
+    from assistant.text import SIMPLIFIED, TRADITIONAL, in_script, script_of
+
+    corpus = load_corpus()
+    assert {script_of("".join(c.text for c in corpus.by_doc(d.id))) for d in corpus.documents} == {TRADITIONAL}
+    law = "第一条 为了保障工会在国家政治、经济和社会生活中的地位，确定工会的权利与义务，制定本法。"
+    assert script_of(law) == SIMPLIFIED
+    assert in_script("鄉鎮紀委書記", SIMPLIFIED) == "乡镇纪委书记"
+    assert in_script("乡镇纪委书记", TRADITIONAL) == "鄉鎮紀委書記"
+
+
+def test_how_a_date_or_rate_is_asked() -> None:
+    assert "一天" not in content_words("中华慈善日是哪一天?")
+    rate = normalize("年度管理費用不能超過多少?")
+    assert gives_value(wanted_value(rate), normalize("年度管理费用不得超过当年总支出的百分之十"), rate)
+    from assistant.answering.question import counted_thing
+
+    assert counted_thing(normalize("單位多少天內得給我批")) == ""  # a duration, not a thing
+    assert counted_thing(normalize("每年能拿多少獎金")) == "奖金"

@@ -24,6 +24,8 @@ _FILLER = re.compile(
         [
             # How a condition is asked (「什麼情況下」, 「在什麼條件下」): before 什么 below.
             r"在?(?:什么|哪些|哪种|何种)(?:情况|情形|条件|前提)下?",
+            # How a date is asked (「哪一天」, 「什麼時候」): the rest of 哪 would be left as content.
+            r"哪一?[天年月日]", r"什么时候", r"什么时间", r"何时",
             r"请问", r"根据", r"按照?(?:指引|文件|意见|规定)", r"(?:指引|文件|意见)(?:中|里|里面)?",
             r"是什么", r"什么", r"是多少", r"多少", r"多久", r"多长时间?", r"几[个名天年次岁]?",
             r"哪些", r"哪个", r"哪一?级", r"哪里", r"哪儿", r"哪", r"如何", r"怎么样?", r"怎样",
@@ -57,7 +59,8 @@ _ASKS_LIST = re.compile(
 _NUMBERISH = re.compile(
     r"[0-9]+|[一二三四五六七八九十百千万两半][个名天年次岁届月季人份万元%大项条种类]|"
     r"每(?:个|一)?[年月季半周天日]|季度|"
-    r"[一二三四五六七八九十两]+[年届]"
+    r"[一二三四五六七八九十两]+[年届]|"
+    r"百分之[零一二三四五六七八九十百点]+"  # how laws write a rate: 百分之十, 百分之二
 )
 # 「哪天印發的」「什麼時候出台」「哪一年起」: a point in time answers, not a count.
 _ASKS_DATE = re.compile(r"哪一?天|什么时候|什么时间|何时|哪一?年|几月几[日号]|哪个月|日期")
@@ -76,7 +79,8 @@ _QUANTITY = {
     "duration": re.compile(r"(?<![每0-9])(?:[0-9]{1,2}|[一二三四五六七八九十两半]+)个?(?:年|届|月|季度|周|天|日|小时|分钟|学期)"),
     "frequency": re.compile(rf"每(?:个|一)?{_NUM}?个?(?:年|届|月|季度?|周|天|日|学期)|{_NUM}次"),
     "people": re.compile(rf"{_NUM}个?(?:名|人|位)"),
-    "money": re.compile(rf"{_NUM}(?:万?元|万)"),
+    # An amount, or the share of one it is capped at (「不得超過當年總支出的百分之十」).
+    "money": re.compile(rf"{_NUM}(?:万?元|万)|百分之[零一二三四五六七八九十百点]+|[0-9.]+%"),
     "times": re.compile(rf"{_NUM}次"),
 }
 _DURATION_UNIT = r"(?:年|届|个月|月|季度|周|天|日|小时|分钟|学期)"
@@ -93,6 +97,7 @@ _ASKS_UNIT = [
 # 「每年能拿多少獎金?」: what is counted follows the interrogative and an optional measure word.
 _ASKED_THING = re.compile(r"(?:多少|几)([\u4e00-\u9fff]{1,7})")
 _MEASURE_CHARS = "个名位项条类份次大"
+_TIME_UNITS = "天日年月周岁"
 # Other measure words a question may name (「多少平方米」「超過多少歲」): the answer carries the same.
 _ASKS_MEASURE = re.compile(r"(?:几|多少)个?(平方米|平米|公里|米|周岁|岁|户|所|批|倍|个百分点|份|本|篇|页|册)")
 # 「考核不合格的」: the sentence about 不合格 answers, not the one about 合格.
@@ -301,5 +306,7 @@ def counted_thing(normalized_question: str) -> str:
     m = _ASKED_THING.search(normalized_question)
     rest = m.group(1) if m else ""
     rest = rest[1:] if rest[:1] in _MEASURE_CHARS else rest
+    if rest[:1] in _TIME_UNITS:  # 「多少天內」: a duration (its unit is checked), not a thing
+        return ""
     word = next(iter(jieba_().lcut(rest)), "") if rest else ""
     return word if len(word) >= 2 and _CJK_WORD.search(word) else ""

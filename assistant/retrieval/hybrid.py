@@ -1,8 +1,9 @@
 """Question → ranked clauses: BM25 over script-normalised bigrams fused with dense (Chroma) hits.
 
 Traditional and Simplified questions retrieve alike: BM25 compares :func:`text.normalize`d
-(OpenCC ``t2s``) question and clause text; the embedding model sees the question in the
-guidelines' own script (:func:`text.corpus_script`, ``s2tw``) and the clauses as written.
+(OpenCC ``t2s``) question and clause text; the embedding model sees the question in each
+document's own script (:func:`text.in_script`: ``s2tw`` for the Traditional guidelines, ``t2s`` for
+a Simplified law a user added) and the clauses as written.
 (Measured on dev: t2s on both sides of the dense half lost hit@1 0.953 → 0.944; raw questions
 gave 4 of 185 eval questions a different outcome in the other script; s2tw gives none and the
 same metrics; evals/README.md.) The fused ranking is exposed to LangChain as
@@ -23,7 +24,7 @@ import numpy as np
 
 from assistant.corpus.records import Clause, Document
 from assistant.index.store import ClauseStore, passage, sentence_id
-from assistant.text import bigrams, corpus_script, normalize
+from assistant.text import TRADITIONAL, bigrams, in_script, normalize, script_of
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,20 @@ class HybridSearcher:
         self.dense_k = dense_k
         # Sentence vectors are content-addressed (immutable per id): cache what was fetched.
         self._sentence_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        # The script each document is written in. The model gives a question in the other script
+        # a lower cosine (a Traditional question against a Simplified law fell under the
+        # off-topic floor), so each clause is compared with the question in its own script.
+        texts: dict[str, list[str]] = {}
+        for c in self.clauses:
+            texts.setdefault(c.doc_id, []).append(c.text)
+        doc_script = {d: script_of("".join(t)) for d, t in texts.items()}
+        self._script = [doc_script.get(c.doc_id, TRADITIONAL) for c in self.clauses]
+        self.scripts = sorted(set(self._script)) or [TRADITIONAL]
+
+    def _query_vectors(self, question: str) -> dict[str, np.ndarray]:
+        """The question's embedding in each script the corpus is written in (one when it is
+        all one script, as the seed is: nothing changes for it)."""
+        return {s: self.embedder.encode_queries([in_script(question, s)])[0] for s in self.scripts}
 
     def dense_scores(self, question: str) -> np.ndarray:
         """Cosine similarity of the question with its ``dense_k`` nearest clauses; every other
@@ -144,14 +159,16 @@ class HybridSearcher:
         sims = np.zeros(len(self.clauses), dtype=np.float32)
         if self.store is None or self.embedder is None:
             return sims
-        vector = self.embedder.encode_queries([corpus_script(question)])[0]
-        hits = self.store.query(vector, k=min(self.dense_k, len(self.clauses)))
-        if hits:
-            sims[:] = hits[-1][1]
-        for cid, sim in hits:
-            i = self.by_id.get(cid)
-            if i is not None:
-                sims[i] = sim
+        script = np.array(self._script)
+        for s, vector in self._query_vectors(question).items():
+            hits = self.store.query(vector, k=min(self.dense_k, len(self.clauses)))
+            mine = script == s
+            if hits:
+                sims[mine] = hits[-1][1]
+            for cid, sim in hits:
+                i = self.by_id.get(cid)
+                if i is not None and mine[i]:
+                    sims[i] = sim
         return sims
 
     SENTENCE_CACHE = 20_000
@@ -169,8 +186,9 @@ class HybridSearcher:
             cache.update(self.store.sentence_vectors(missing))
             while len(cache) > self.SENTENCE_CACHE:
                 cache.popitem(last=False)
-        vector = self.embedder.encode_queries([corpus_script(question)])[0]
-        return [float(cache[i] @ vector) if i in cache else None for i in ids]
+        vectors = self._query_vectors(question)
+        scripts = [self._script[self.by_id[cid]] if cid in self.by_id else TRADITIONAL for cid, _ in sentences]
+        return [float(cache[i] @ vectors[s]) if i in cache else None for i, s in zip(ids, scripts)]
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
         terms = bigrams(normalize(question))
