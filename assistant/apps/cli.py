@@ -63,7 +63,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from assistant.evaluation import comparison_json, evaluate, load_items, write_comparison, write_report
+    from assistant.evaluation import (
+        comparison_json,
+        evaluate,
+        load_items,
+        write_comparison,
+        write_report,
+    )
     from assistant.services import load_assistant, scratch_assistant
 
     if args.compare_growth and not args.with_documents:
@@ -386,7 +392,16 @@ def _args_quiz(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, default=20, help="number of items (default 20)")
     p.add_argument("--doc", help="document number or id (4 or d4); default: all five")
     p.add_argument("--section", help="section within --doc: 二, 2 or the start of its heading")
-    p.add_argument("--kind", choices=["cloze", "choice", "truefalse", "mixed"], default="mixed")
+    p.add_argument("--kind", choices=["cloze", "choice", "multi", "truefalse", "mixed"], default="mixed",
+                   help="mixed = 填空/單選/判斷 evenly; multi = 多選 (several right options)")
+    p.add_argument("--kinds", metavar="SPEC",
+                   help="count per kind, e.g. 填空=5,單選=5,多選=5,判斷=5 (then --n is their sum)")
+    p.add_argument("--quota", metavar="SPEC",
+                   help="items per document, e.g. d1=2,d2=6 (default for all documents: an even share)")
+    p.add_argument("--points", metavar="SPEC",
+                   help="points per kind, e.g. 填空=2,單選=2,多選=4,判斷=1 (default: 100/n each when whole, else 1)")
+    p.add_argument("--history", nargs="+", metavar="QUIZ.json",
+                   help="graded quizzes: their per-item correct rates become 難度 in this quiz's key and CSV")
     p.add_argument("--seed", type=int, default=7, help="same seed + same corpus = same quiz")
     p.add_argument("--format", choices=["json", "csv", "md", "text"],
                    help="json|csv|md for a quiz (default: from --out, else json); json|text for --grade")
@@ -394,7 +409,10 @@ def _args_quiz(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sheet", action="store_true", help="also write a blank answer sheet OUT.answers.json")
     p.add_argument("--stats", action="store_true", help="print the coverage report and exit")
     p.add_argument("--grade", metavar="QUIZ.json", help="grade answer sheets against this quiz")
-    p.add_argument("--answers", nargs="+", metavar="ANSWERS", help="answer sheets (JSON or CSV id,answer)")
+    p.add_argument("--answers", nargs="+", metavar="ANSWERS",
+                   help="answer sheets (JSON or CSV id,answer; ids or question numbers 1…N)")
+    p.add_argument("--no-record", action="store_true",
+                   help="with --grade: do not store the per-item correct rates in QUIZ.json")
 
 
 def _write(text: str, out: str | None, *, bom: bool = False) -> None:
@@ -408,8 +426,16 @@ def _write(text: str, out: str | None, *, bom: bool = False) -> None:
 
 def cmd_quiz(args: argparse.Namespace) -> int:
     from assistant.corpus.store import load_corpus
-    from assistant.quiz.export import render
-    from assistant.quiz.grading import answer_sheet, format_reports, grade, load_answers
+    from assistant.quiz.export import render, to_json
+    from assistant.quiz.grading import (
+        answer_sheet,
+        format_reports,
+        grade,
+        item_rows,
+        load_answers,
+        load_history,
+        record,
+    )
     from assistant.quiz.items import coverage, format_coverage
     from assistant.quiz.sampling import build_quiz, load_quiz
 
@@ -418,13 +444,19 @@ def cmd_quiz(args: argparse.Namespace) -> int:
             print("assistant quiz: error: --grade QUIZ.json needs --answers FILE …", file=sys.stderr)
             return 2
         quiz = load_quiz(args.grade)
-        reports = [grade(quiz, answers, trainee) for trainee, answers in map(load_answers, args.answers)]
+        reports = []
+        for trainee, answers in map(load_answers, args.answers):
+            reports.append(grade(quiz, answers, trainee))
         if args.format == "json":
-            text = json.dumps({"quiz": quiz.title, "reports": [r.to_dict() for r in reports]},
-                              ensure_ascii=False, indent=2) + "\n"
+            text = json.dumps({"quiz": quiz.title, "reports": [r.to_dict() for r in reports],
+                               "items": item_rows(quiz, reports)}, ensure_ascii=False, indent=2) + "\n"
         else:
             text = format_reports(quiz, reports)
         _write(text, args.out)
+        if not args.no_record:
+            Path(args.grade).write_text(to_json(record(quiz, reports)), encoding="utf-8")
+            print(f"quiz: per-item correct rates recorded in {args.grade} (難度 next time: --history {args.grade})",
+                  file=sys.stderr)
         return 0
     corpus = load_corpus(_settings(args).corpus_dir)
     if args.stats:
@@ -438,9 +470,22 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     if args.section and not args.doc:
         print("assistant quiz: error: --section needs --doc (every document has a section 一)", file=sys.stderr)
         return 2
-    quiz = build_quiz(corpus, args.n, doc=args.doc, section=args.section, kind=args.kind, seed=args.seed)
-    if len(quiz.items) < args.n:
-        print(f"quiz: only {len(quiz.items)} items for this selection (asked for {args.n})", file=sys.stderr)
+    try:
+        history = load_history(args.history) if args.history else None
+        quiz = build_quiz(corpus, args.n, doc=args.doc, section=args.section, kind=args.kind, seed=args.seed,
+                          kinds=args.kinds, quota=args.quota, points=args.points, history=history)
+    except ValueError as exc:
+        if any(flag in str(exc) for flag in ("--kinds", "--quota", "--points")):
+            print(f"assistant quiz: error: {exc}", file=sys.stderr)
+            return 2
+        raise
+    asked = sum(int(float(v)) for v in quiz.blueprint["kinds"].values()) if args.kinds and quiz.blueprint else args.n
+    if len(quiz.items) < asked:
+        print(f"quiz: only {len(quiz.items)} items for this selection (asked for {asked})", file=sys.stderr)
+    for s in quiz.shortfalls:
+        if "doc" in s or "kind" in s:
+            what = s.get("doc") or s.get("kind")
+            print(f"quiz: {what}: {s['got']} of {s['quota']} items (the handout says so)", file=sys.stderr)
     _write(render(quiz, fmt, corpus), args.out, bom=fmt == "csv")
     if args.sheet:
         sheet = Path(args.out).with_suffix(".answers.json") if args.out else Path("answers.json")

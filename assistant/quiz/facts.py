@@ -31,14 +31,28 @@ from dataclasses import dataclass
 from typing import Literal
 
 from assistant.corpus.records import Clause
-from assistant.text import cn_to_int, int_to_cn, normalize
+from assistant.text import (
+    cn_to_int,
+    fold_width,
+    int_to_cn,
+    is_cjk,
+    normalize,
+    sentences,
+)
 
-Kind = Literal["cloze", "choice", "truefalse"]
-KINDS: tuple[Kind, ...] = ("cloze", "choice", "truefalse")
-KIND_NAMES = {"cloze": "填空題", "choice": "單選題", "truefalse": "判斷題"}
+Kind = Literal["cloze", "choice", "multi", "truefalse"]
+# Every kind, in handout order (填空, 單選, 多選, 判斷).
+KINDS: tuple[Kind, ...] = ("cloze", "choice", "multi", "truefalse")
+# What ``--kind mixed`` splits a quiz into (多選 only when asked for: --kind multi or --kinds).
+MIXED_KINDS: tuple[Kind, ...] = ("cloze", "choice", "truefalse")
+KIND_NAMES = {"cloze": "填空題", "choice": "單選題", "multi": "多選題", "truefalse": "判斷題"}
+# Names a trainer may write in --kinds/--points: 填空=5, 单选=5, multi=5 …
+KIND_ALIASES = {"填空": "cloze", "填空題": "cloze", "单选": "choice", "单选题": "choice", "選擇": "choice",
+                "多选": "multi", "多选题": "multi", "判断": "truefalse", "判断题": "truefalse",
+                "cloze": "cloze", "choice": "choice", "multi": "multi", "truefalse": "truefalse"}
 BLANK = "＿＿＿＿"  # full-width low lines: not Markdown emphasis, visible in print
 PAREN = "（　　）"  # the answer slot of a Chinese single-choice / true-false question
-LETTERS = "ABCD"
+LETTERS = "ABCDE"
 COVERAGE_TARGET = 0.8
 
 
@@ -114,10 +128,10 @@ _PROPER_RE = re.compile(rf"[{_CN}]+届[{_CN}]中全会|十[{_CN}]大")
 _LIST_RUN = re.compile(r"[\u4e00-\u9fff]+(?:、[\u4e00-\u9fff]+)+")
 _LIST_END = "和及与等的为中在"
 # Wording that turns a value into a bound; decides which alteration is really false.
-_MIN_BEFORE = ("不少于", "至少", "超过", "不低于")
-_MAX_BEFORE = ("不超过", "最多", "不到", "不足", "不高于")
+_MIN_BEFORE = ("不少于", "至少", "超过", "不低于", "满")
+_MAX_BEFORE = ("不超过", "最多", "不到", "不足", "不高于", "不满")
 
-FactType = Literal["quantity", "frequency", "body", "post", "term", "title", "element"]
+FactType = Literal["quantity", "frequency", "body", "post", "term", "title", "element", "list"]
 Bound = Literal["min", "max", "approx"]
 
 
@@ -131,6 +145,11 @@ class Fact:
     start: int
     end: int
     bound: Bound | None = None
+    # The number sits in the rule's *condition* (「對黨員人數50名以上的村,…應建立黨總支」,
+    # 「任職不到2年調整的,應報備案」, 「任滿10年的必須交流」), not in what it requires: moving it
+    # the way the condition already covers keeps the statement true.
+    condition: bool = False
+    parts: tuple[str, ...] = ()  # a ``list`` fact's items, as printed (多選 material)
 
     @property
     def priority(self) -> int:
@@ -144,15 +163,14 @@ class Fact:
             shape = _term_shape(self.value)[0]
             rank = 6 if normalize(self.value) in _BOILERPLATE else {"count": 1, "list": 2}.get(shape, 3)
         else:
-            rank = {"body": 2, "post": 2, "title": 3, "element": 4}[self.type]
+            rank = {"body": 2, "post": 2, "title": 3, "element": 4, "list": 2}[self.type]
         return rank + (3 if self.clause.section_no == 0 else 0)
 
     @property
     def alterable(self) -> bool:
         """Whether the fact can be swapped for a wrong value of its kind — what makes a
-        true/false statement about it worth judging (a bare slogan is not)."""
-        if self.type == "term":
-            return bool(_term_alternatives(self.value))
+        true/false statement about it worth judging. A named term (「三重一大」, 「五嚴守、五禁止」)
+        is never altered: a variant of a fixed term (「四重一大」) would be invented."""
         return self.type in ("quantity", "frequency", "body", "post")
 
 
@@ -170,6 +188,24 @@ def _bound(text: str, start: int, end: int) -> Bound | None:
     if after.startswith("左右") or before.endswith("约"):
         return "approx"
     return None
+
+
+# A condition: 「對/凡 …50名以上的村」, a segment that ends in 的 (「任職不到2年調整的,」), or
+# 「滿N年的」. 「使80%以上的鄉鎮黨委達到…」 and 「人均50元以上的標準」 are requirements.
+_SEGMENT_END = ",,;;。::"
+
+
+def _condition(text: str, start: int, end: int) -> bool:
+    norm = normalize(text)
+    left = max((norm.rfind(p, 0, start) for p in _SEGMENT_END), default=-1) + 1
+    rights = [i for i in (norm.find(p, end) for p in _SEGMENT_END) if i >= 0]
+    right = min(rights) if rights else len(norm)
+    head, tail = norm[left:start], norm[end:right]
+    if re.match(r"\s*(?:对于|对|凡)", head) and "的" in tail:
+        return True
+    if tail.endswith("的") and not re.search("[应要须得]", tail):
+        return True
+    return head.endswith("满") and tail.startswith("的")
 
 
 def _inside(span: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
@@ -221,6 +257,47 @@ def _parallel_items(run: str) -> list[tuple[int, int]]:
     return offsets if shared else []
 
 
+def _enumeration(run: str, after: str) -> tuple[int, int] | None:
+    """(start, end) of an enumeration closed by 等 whose items are as long as each other but share
+    nothing (「資金扶助、項目推介、技能培訓、信息服務等方面」): a list for 多選, not for 填空."""
+    segs = run.split("、")
+    if len(segs) < 3:
+        return None
+    size = len(segs[1])
+    if not 2 <= size <= 8 or any(len(x) != size for x in segs[1:-1]) or len(segs[0]) < size:
+        return None
+    last = segs[-1]
+    if not (len(last) == size and after == "等") and not (len(last) > size and last[size] == "等"):
+        return None
+    start = len(segs[0]) - size
+    return start, len(run) - len(last) + size
+
+
+_LEAD_SEP = re.compile("[,,;;]")
+
+
+def _lead_lists(text: str, norm: str) -> list[tuple[int, int, list[str]]]:
+    """Lists whose items share their first word, one per comma: 「鄉鎮紀委要有牌子,有獨立的辦公
+    場所,有必要的辦公辦案設備,有基本的交通保障」 → (start, end, [有牌子, 有獨立的辦公場所, …])."""
+    out = []
+    for s, e in sentences(text):
+        cuts = [s] + [m.end() for m in _LEAD_SEP.finditer(norm, s, e)]
+        segs = [(a, b - (1 if b > a and norm[b - 1] in ",,;;" else 0)) for a, b in zip(cuts, cuts[1:] + [e])]
+        segs = [(a, b - (1 if norm[b - 1 : b] in "。" else 0)) for a, b in segs if b > a]
+        i = 1
+        while i < len(segs):
+            lead = norm[segs[i][0] : segs[i][0] + 1]
+            j = i
+            while j < len(segs) and norm[segs[j][0] : segs[j][0] + 1] == lead and 2 <= segs[j][1] - segs[j][0] <= 16:
+                j += 1
+            first = norm.rfind(lead, segs[i - 1][0], segs[i - 1][1]) if is_cjk(lead) else -1
+            if j - i >= 2 and first >= 0 and 2 <= segs[i - 1][1] - first <= 16:
+                spans = [(first, segs[i - 1][1])] + segs[i:j]
+                out.append((spans[0][0], spans[-1][1], [text[a:b] for a, b in spans]))
+            i = max(j, i + 1)
+    return out
+
+
 def extract_facts(clause: Clause) -> list[Fact]:
     """The facts of *clause*, in text order."""
     text, norm = clause.text, normalize(clause.text)
@@ -230,7 +307,8 @@ def extract_facts(clause: Clause) -> list[Fact]:
 
     def add(type_: FactType, start: int, end: int, bound: bool = False) -> None:
         facts.append(Fact(clause, type_, text[start:end], start, end,
-                          _bound(text, start, end) if bound else None))
+                          _bound(text, start, end) if bound else None,
+                          bound and _bound(text, start, end) in ("min", "max") and _condition(text, start, end)))
 
     for pattern, type_ in ((QUANTITY_RE, "quantity"), (FREQUENCY_RE, "frequency")):
         for m in pattern.finditer(norm):
@@ -240,13 +318,20 @@ def extract_facts(clause: Clause) -> list[Fact]:
         for m in pattern.finditer(norm):
             if not _inside(m.span(), quoted):
                 add(type_, *m.span())
+    def add_list(start: int, end: int, parts: Iterable[str]) -> None:
+        parts = tuple(parts)
+        if len(parts) >= 3 and len({normalize(p) for p in parts}) == len(parts):
+            facts.append(Fact(clause, "list", text[start:end], start, end, parts=parts))
+
     for m in TERM_RE.finditer(norm):
         group = next(g for g in (1, 2, 3) if m[g])
         start, end = m.span(group)
         value = text[start:end]
         if group != 3 and len(value.split("、")) >= 3:
-            # A long list is a choice item as a whole and a cloze item one member at a time.
+            # A long list is a choice item as a whole, a cloze item one member at a time and a
+            # multiple-answer item (多選) as a list.
             add("term", start, end)
+            add_list(start, end, (p for p in value.split("、") if len(p) >= 2))
             offset = start
             for part in value.split("、"):
                 if len(part) >= 2:
@@ -258,8 +343,18 @@ def extract_facts(clause: Clause) -> list[Fact]:
             add("term", start, end)
     for m in _LIST_RUN.finditer(norm):
         if not _inside(m.span(), quoted):
-            for s, e in _parallel_items(m[0]):
+            items = _parallel_items(m[0])
+            for s, e in items:
                 add("element", m.start() + s, m.start() + e)
+            if items:
+                add_list(m.start() + items[0][0], m.start() + items[-1][1],
+                         (text[m.start() + s : m.start() + e] for s, e in items))
+            elif (span := _enumeration(m[0], norm[m.end() : m.end() + 1])) is not None:
+                add_list(m.start() + span[0], m.start() + span[1],
+                         text[m.start() + span[0] : m.start() + span[1]].split("、"))
+    for start, end, parts in _lead_lists(text, norm):
+        if not _inside((start, end), quoted):
+            add_list(start, end, parts)
     facts.sort(key=lambda f: (f.start, -f.end, f.type))
     return facts
 
@@ -310,6 +405,8 @@ def _term_shape(value: str) -> tuple[str, int]:
     parts = value.split("、")
     if len(parts) > 1:
         return ("list", len(parts))
+    if any(ch.isdigit() for ch in fold_width(value)):
+        return ("digits", len(value))  # 「12371」, 「4+2+4」: a number for a number
     if _numeral_term(value):
         return ("count", len(value))
     return ("name", min(len(value), 6))

@@ -1,7 +1,14 @@
-"""Quiz items (填空, 單選, 判斷) made from the facts of a clause; the pool of a whole corpus."""
+"""Quiz items (填空, 單選, 多選, 判斷) made from the facts of a clause; the pool of a whole corpus.
+
+An item is left out of the pool when a trainer would strike it (:mod:`assistant.quiz.checks`):
+ideological boilerplate, boilerplate lists, a count whose list stands in the stem, an answer the
+stem gives away (「(以下簡稱紅十字會法)」, a paired phrase, the only option sharing the stem's
+words)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 from collections import Counter
@@ -11,6 +18,14 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from assistant.corpus.records import Clause, Corpus
+from assistant.quiz.checks import (
+    BOILERPLATE_ITEMS,
+    abbreviation_follows,
+    boilerplate_list,
+    count_visible,
+    ideological,
+    paired,
+)
 from assistant.quiz.distractors import _body_key, _Pools, distractors
 from assistant.quiz.facts import (
     _MAX_BEFORE,
@@ -41,24 +56,48 @@ class Citation:
     text: str
 
 
+Answer = str | bool | tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class QuizItem:
     """One question with its key. ``answer`` is the string as it stands in the cited clause
-    (for a choice item, the text of the correct option); for true/false, a boolean."""
+    (for a choice item, the text of the correct option); for true/false, a boolean; for a
+    multiple-answer item, the correct options' texts in option order.
+
+    ``id`` is what an answer sheet names: inside the pool it says where the item comes from; in a
+    quiz it is opaque (:func:`assistant.quiz.sampling.item_id`). ``key`` names the question itself
+    (its content), the same in every quiz that uses it: per-item correct rates are kept by it.
+    ``points`` is what the item is worth in its quiz; ``stats`` the correct rate recorded when
+    answer sheets were graded (:func:`difficulty` turns it into 易/中/難)."""
 
     id: str
     kind: Kind
     stem: str
-    answer: str | bool
+    answer: Answer
     citation: Citation
     explanation: str
     options: tuple[str, ...] | None = None
+    key: str = ""
+    points: float | None = None
+    stats: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", content_key(self.kind, self.stem, self.options))
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "kind": self.kind, "stem": self.stem}
         if self.options is not None:
             d["options"] = list(self.options)
-        d |= {"answer": self.answer, "citation": asdict(self.citation), "explanation": self.explanation}
+        answer = list(self.answer) if isinstance(self.answer, tuple) else self.answer
+        d |= {"answer": answer, "citation": asdict(self.citation), "explanation": self.explanation,
+              "key": self.key, "knowledge_point": self.citation.label}
+        if self.points is not None:
+            d["points"] = self.points
+        if self.stats:
+            d["stats"] = dict(self.stats)
+            d["difficulty"] = difficulty(self.stats)
         return d
 
     @classmethod
@@ -66,22 +105,60 @@ class QuizItem:
         kind = d["kind"]
         if kind not in KINDS:
             raise ValueError(f"item {d.get('id')!r}: unknown kind {kind!r} (expected one of {KINDS})")
-        options = tuple(d["options"]) if kind == "choice" else None
+        options = tuple(d["options"]) if kind in ("choice", "multi") else None
         answer = d["answer"]
         if kind == "truefalse" and not isinstance(answer, bool):
             raise ValueError(f"item {d['id']!r}: a true/false answer must be a boolean")
         if kind == "choice" and (not options or answer not in options):
             raise ValueError(f"item {d['id']!r}: the answer must be one of the options")
-        return cls(d["id"], kind, d["stem"], answer, Citation(**d["citation"]), d["explanation"], options)
+        if kind == "multi":
+            if not isinstance(answer, list) or not options or not answer or any(a not in options for a in answer):
+                raise ValueError(f"item {d['id']!r}: a multiple-answer key must be a list of options")
+            answer = tuple(answer)
+        return cls(d["id"], kind, d["stem"], answer, Citation(**d["citation"]), d["explanation"], options,
+                   d.get("key") or "", d.get("points"), d.get("stats"))
+
+    @property
+    def letters(self) -> str:
+        """The key's letters: 「C」 for a choice, 「A、C、D」 for a multiple-answer item."""
+        if self.kind == "choice" and self.options:
+            return LETTERS[self.options.index(str(self.answer))]
+        if self.kind == "multi" and self.options:
+            return "、".join(LETTERS[self.options.index(a)] for a in self.answer)  # type: ignore[union-attr]
+        return ""
 
     @property
     def answer_text(self) -> str:
-        """The key as a trainer reads it: 「C. 10年」, 「正確」, 「10年」."""
+        """The key as a trainer reads it: 「C. 10年」, 「A、C、D」, 「正確」, 「10年」."""
         if self.kind == "truefalse":
             return "正確" if self.answer else "錯誤"
         if self.kind == "choice" and self.options:
-            return f"{LETTERS[self.options.index(str(self.answer))]}. {self.answer}"
+            return f"{self.letters}. {self.answer}"
+        if self.kind == "multi":
+            return self.letters
         return str(self.answer)
+
+    @property
+    def knowledge_point(self) -> str:
+        """知識點: the clause the item tests (its label)."""
+        return self.citation.label
+
+
+def content_key(kind: str, stem: str, options: tuple[str, ...] | None) -> str:
+    """A stable name for a question's content: the same item in any quiz has the same key."""
+    raw = json.dumps([kind, stem, sorted(options or ())], ensure_ascii=False)
+    return "k" + hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12]
+
+
+EASY, HARD = 0.8, 0.5  # correct rate at or above EASY: 易; below HARD: 難; between: 中
+
+
+def difficulty(stats: Mapping[str, Any] | None) -> str | None:
+    """難度 from the recorded correct rate: 易 (≥ 80 %), 中, 難 (< 50 %); None when never graded."""
+    if not stats or not stats.get("answered"):
+        return None
+    rate = stats["correct"] / stats["answered"]
+    return "易" if rate >= EASY else "難" if rate < HARD else "中"
 
 
 @dataclass(frozen=True)
@@ -91,6 +168,7 @@ class _Candidate:
     item: QuizItem
     fact: Fact
     sentence: tuple[int, int]  # the clause sentence it is about: one item per sentence per quiz
+    window: tuple[int, int] = (0, 0)  # the clause text its stem prints (with the slot)
 
     @property
     def clause(self) -> Clause:
@@ -156,6 +234,8 @@ def _render(text: str, cut_left: bool, cut_right: bool) -> str:
 
 
 def _gives_away(fact: Fact, rest: str) -> bool:
+    if fact.type == "list":
+        return any(occurs(p, rest) for p in fact.parts)
     if fact.type == "body":
         return _body_key(fact.value) in _body_key(rest)
     return occurs(fact.value, rest)
@@ -191,30 +271,93 @@ def _citation(clause: Clause) -> Citation:
 CLOZE_MAX = 10  # a free-text blank longer than this is recitation, not a fact
 
 
+def _trivial(fact: Fact) -> bool:
+    """Facts a trainer would strike whatever the kind (:mod:`assistant.quiz.checks`)."""
+    text = fact.clause.text
+    s, e = _sentence(fact)
+    if ideological(text[s:e]):
+        return True  # 「以鄧小平理論和“三個代表”重要思想為指導…」
+    if normalize(fact.value) in BOILERPLATE_ITEMS:
+        return True
+    if fact.type in ("term", "title", "element", "list"):
+        if abbreviation_follows(text, fact.end):
+            return True  # 「《（　）》(以下簡稱紅十字會法)」
+        if fact.type != "list" and paired(text, fact.start, fact.end):
+            return True  # 「既做好“規定動作”又做好“（　）”」
+    # 「凝聚力、戰斗力、創造力」 as one quoted term
+    return fact.type == "term" and "、" in fact.value and boilerplate_list(fact.value.split("、"))
+
+
+def _shares_stem_words(value: str, rest: str) -> set[str]:
+    norm = normalize(value)
+    grams = {norm[k : k + 2] for k in range(len(norm) - 1) if is_cjk(norm[k]) and is_cjk(norm[k + 1])}
+    return {g for g in grams if g in normalize(rest)}
+
+
 def _cloze(fact: Fact, n: int) -> _Candidate | None:
-    if len(fact.value.replace("、", "")) > CLOZE_MAX or fact.type == "title":
+    if len(fact.value.replace("、", "")) > CLOZE_MAX or fact.type in ("title", "list"):
         return None
     stem = _stem(fact, BLANK)
-    if stem is None:
+    if stem is None or count_visible(fact.value, stem[0]):
         return None
     item = QuizItem(f"{fact.clause.id}:cloze:{n}", "cloze", stem[0], fact.value,
                     _citation(fact.clause), f"原文:「{_quote(fact)}」")
-    return _Candidate(item, fact, _sentence(fact))
+    return _Candidate(item, fact, _sentence(fact), stem[1][:2])
 
 
 def _choice(fact: Fact, n: int, pools: _Pools) -> _Candidate | None:
-    if fact.type == "element":
+    if fact.type in ("element", "list"):
         return None
     rng = random.Random(f"{fact.clause.id}|{fact.start}|choice")
-    wrong = distractors(fact, pools, rng)
+    wrong = distractors(fact, pools, rng, limit=8)
     stem = _stem(fact, PAREN)
-    if len(wrong) < 3 or stem is None:
+    if len(wrong) < 3 or stem is None or count_visible(fact.value, stem[0]):
         return None
+    rest = stem[0].replace(PAREN, "\u3000")
+    shared = _shares_stem_words(fact.value, rest)
+    if shared:  # the key shares the stem's words (紅十字會): so must another option, or it stands out
+        alike = [w for w in wrong if _shares_stem_words(w, rest)]
+        if not alike:
+            return None
+        wrong = alike[:2] + [w for w in wrong if w not in alike[:2]]
+    wrong = wrong[:3]
     options = [fact.value, *wrong]
     rng.shuffle(options)
     item = QuizItem(f"{fact.clause.id}:choice:{n}", "choice", stem[0], fact.value,
                     _citation(fact.clause), f"原文:「{_quote(fact)}」", tuple(options))
-    return _Candidate(item, fact, _sentence(fact))
+    return _Candidate(item, fact, _sentence(fact), stem[1][:2])
+
+
+MULTI_OPTIONS = 5
+
+
+def _multi(fact: Fact, n: int, pools: _Pools) -> _Candidate | None:
+    """多選: a list blanked out of its sentence; 2–4 of its items among 4–5 options, the others
+    items of sibling lists that the document does not state."""
+    if fact.type != "list" or boilerplate_list(fact.parts):
+        return None
+    norm = normalize(fact.clause.text)
+    if fact.start >= 1 and is_cjk(norm[fact.start - 1]) and (fact.start < 2 or not is_cjk(norm[fact.start - 2])):
+        return None  # 「(黨組織設置規范、硬件內容規范…」 read as 「黨 + 組織設置規范…」: the list starts earlier
+    stem = _stem(fact, PAREN)
+    if stem is None:
+        return None
+    rng = random.Random(f"{fact.clause.id}|{fact.start}|multi")
+    wrong = [w for w in pools.sibling_parts(fact, rng) if not occurs(w, fact.clause.text)]
+    for size in (MULTI_OPTIONS, MULTI_OPTIONS - 1):
+        lo, hi = max(2, size - len(wrong)), min(4, len(fact.parts), size - 1)
+        if lo <= hi:
+            break
+    else:
+        return None
+    k = rng.randint(lo, hi)
+    right = rng.sample(list(fact.parts), k)
+    options = right + wrong[: size - k]
+    rng.shuffle(options)
+    answer = tuple(o for o in options if o in right)
+    item = QuizItem(f"{fact.clause.id}:multi:{n}", "multi", stem[0], answer, _citation(fact.clause),
+                    f"原文:「{_quote(fact)}」", tuple(options))
+    return _Candidate(item, fact, _sentence(fact), stem[1][:2])
 
 
 def _truefalse(fact: Fact, n: int, pools: _Pools, value: bool) -> _Candidate | None:
@@ -232,13 +375,18 @@ def _truefalse(fact: Fact, n: int, pools: _Pools, value: bool) -> _Candidate | N
     if not fact.alterable:
         return None  # 「…深化“小縣大城”發展戰略…」: nothing in it a cadre could get wrong
     if value:
-        item = QuizItem(f"{fact.clause.id}:truefalse:{n}t", "truefalse", _render(text[s:e], cl, cr),
+        statement = _render(text[s:e], cl, cr)
+        if count_visible(fact.value, statement.replace(fact.value, "\u3000", 1)):
+            return None
+        item = QuizItem(f"{fact.clause.id}:truefalse:{n}t", "truefalse", statement,
                         True, _citation(fact.clause), quote)
-        return _Candidate(item, fact, _sentence(fact))
+        return _Candidate(item, fact, _sentence(fact), (s, e))
     if re.search(r"、[^“”]*”[的等]?“?$", text[max(0, fact.start - 30) : fact.start]):
         return None  # 「“民主提案、…、監督實施”的“五步法”」: the list right before it does the counting
     span = normalize(text[s:e])
     if fact.bound is None and any(w in span for w in _MIN_BEFORE + _MAX_BEFORE + ("以上", "以下", "左右")):
+        return None
+    if count_visible(fact.value, _render(text[s : fact.start] + "\u3000" + text[fact.end : e], cl, cr)):
         return None
     rng = random.Random(f"{fact.clause.id}|{fact.start}|truefalse")
     wrong = distractors(fact, pools, rng, falsify=True)
@@ -250,19 +398,25 @@ def _truefalse(fact: Fact, n: int, pools: _Pools, value: bool) -> _Candidate | N
     item = QuizItem(f"{fact.clause.id}:truefalse:{n}f", "truefalse", altered, False,
                     _citation(fact.clause),
                     f"{quote} 題中把「{fact.value}」改成了「{wrong[0]}」,與原文不符。")
-    return _Candidate(item, fact, _sentence(fact))
+    return _Candidate(item, fact, _sentence(fact), (s, e))
 
 
 def _clause_candidates(clause: Clause, pools: _Pools) -> list[_Candidate]:
     """All items for one clause. A value repeated in the clause (「村官」 ten times) is tested once
-    per kind: at its first occurrence that makes a fair stem."""
+    per kind: at its first occurrence that makes a fair stem. Members of a boilerplate list
+    (凝聚力、戰斗力、創造力) are never tested."""
     out: list[_Candidate] = []
     done: set[tuple[str, str]] = set()
     stems: set[tuple[str, str]] = set()
-    for n, fact in enumerate(extract_facts(clause), 1):
+    facts = extract_facts(clause)
+    boiler = [(f.start, f.end) for f in facts if f.type == "list" and boilerplate_list(f.parts)]
+    for n, fact in enumerate(facts, 1):
+        if _trivial(fact) or (fact.type == "element" and _inside_any(fact, boiler)):
+            continue
         for kind, make in (
             ("cloze", lambda f, n: _cloze(f, n)),
             ("choice", lambda f, n: _choice(f, n, pools)),
+            ("multi", lambda f, n: _multi(f, n, pools)),
             ("truefalse", lambda f, n: _truefalse(f, n, pools, True)),
             ("false", lambda f, n: _truefalse(f, n, pools, False)),
         ):
@@ -278,10 +432,14 @@ def _clause_candidates(clause: Clause, pools: _Pools) -> list[_Candidate]:
     return out
 
 
+def _inside_any(fact: Fact, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(s <= fact.start and fact.end <= e for s, e in spans)
+
+
 @lru_cache(maxsize=4)
 def _pool(corpus: Corpus) -> tuple[_Candidate, ...]:
     facts = [f for c in corpus.clauses for f in extract_facts(c)]
-    pools = _Pools(facts)
+    pools = _Pools(facts, corpus.clauses)
     return tuple(cand for c in corpus.clauses for cand in _clause_candidates(c, pools))
 
 
@@ -292,7 +450,7 @@ def generate_items(corpus: Corpus) -> list[QuizItem]:
 
 # --- quizzes -------------------------------------------------------------------------------------
 
-KindChoice = Literal["cloze", "choice", "truefalse", "mixed"]
+KindChoice = Literal["cloze", "choice", "multi", "truefalse", "mixed"]
 
 
 @dataclass(frozen=True)
@@ -322,11 +480,11 @@ def coverage(corpus: Corpus) -> list[DocCoverage]:
 
 
 def format_coverage(rows: Sequence[DocCoverage]) -> str:
-    out = ["文件  條文(有題/全部)  編號條文(有題/全部)  填空  單選  判斷  標題"]
+    out = ["文件  條文(有題/全部)  編號條文(有題/全部)  填空  單選  多選  判斷  標題"]
     for r in rows:
         num = f"{r.numbered_covered}/{r.numbered}" if r.numbered else "—(無編號條文)"
         out.append(f"{r.doc_id:<4}  {r.covered:>3}/{r.clauses:<3}          {num:<16}   "
-                   f"{r.kinds['cloze']:>4}  {r.kinds['choice']:>4}  {r.kinds['truefalse']:>4}  {r.title}")
+                   f"{r.kinds['cloze']:>4}  {r.kinds['choice']:>4}  {r.kinds['multi']:>4}  {r.kinds['truefalse']:>4}  {r.title}")
     n_cov, n_all = sum(r.numbered_covered for r in rows), sum(r.numbered for r in rows)
     c_cov, c_all = sum(r.covered for r in rows), sum(r.clauses for r in rows)
     share = n_cov / n_all if n_all else 0.0
