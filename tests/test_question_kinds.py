@@ -21,11 +21,13 @@ from assistant.text import normalize
     ("紀檢委員這個事,文件咋說的?", ["纪检", "委员"]),
     ("您好,請問黨員活動室怎麼規定的?謝謝", ["党员", "活动室"]),
     ("在什麼情況下要設專職紀委副書記", ["专职", "纪委", "书记"]),
+    ("組織領導部分提了哪幾條?", ["组织", "领导"]),
+    ("“標桿工程”具體包括哪幾項工作?", ["标杆", "工作"]),
 ])
 def test_conversation_around_the_question_is_not_content(question: str, kept: list[str]) -> None:
     words = content_words(question)
     assert all(any(k in w for w in words) for k in kept), words
-    chatter = ("新来", "想问", "麻烦", "查一下", "咋说", "您好", "谢谢", "情况", "请问")
+    chatter = ("新来", "想问", "麻烦", "查一下", "咋说", "您好", "谢谢", "情况", "请问", "部分", "提了", "包括")
     assert not any(c in w for w in words for c in chatter), words
 
 

@@ -449,13 +449,15 @@ class Answerer:
         top = ev[0]
         support = self.support(asked, top, closest_sentence(ev))
         confidence = support.confidence
-        if confidence < self.refuse_below:
-            why = refusal_reason(support, asked)
-            return Answer(question, REFUSAL, True, [], cites[:3], confidence=confidence, note=why), ev
+        # A section or subsection whose heading the list question names is itself the answer
+        # (and the evidence): 「“標桿工程”具體包括哪幾項工作?」 → the subsection's three items.
         if asks_list(normalize(asked)) and (found := self.outline(question, ev)):
             text = f"{found.heading}:" + ";".join(item.text for item in found.items)
             listed = [self._cite_clause(item.clause) for item in found.items]
-            return Answer(question, text, False, listed, cites[:2], confidence=confidence), ev
+            return Answer(question, text, False, listed, cites[:2], confidence=max(confidence, self.OUTLINE_MIN)), ev
+        if confidence < self.refuse_below:
+            why = refusal_reason(support, asked)
+            return Answer(question, REFUSAL, True, [], cites[:3], confidence=confidence, note=why), ev
         text = self.span(question, top.hit.clause, top.sentence, asked)
         if text not in cites[0].quote:  # a whole list: the quote is what was answered
             cites[0] = replace(cites[0], quote=text)
