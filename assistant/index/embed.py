@@ -26,11 +26,11 @@ import shutil
 import tempfile
 import threading
 import warnings
-from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from assistant.index import e5model
 from assistant.settings import Settings
@@ -180,8 +180,7 @@ class Embedder:
         self._st: SentenceTransformer | None = None
         self._onnx: OnnxQueryEncoder | None = None
         self._dim: int | None = None
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: LRUCache[str, np.ndarray] = LRUCache(maxsize=cache_size)
         self._lock = threading.Lock()  # guards the query cache
         self._load_lock = threading.Lock()  # guards the (slow) SentenceTransformer load
         if query_backend != "torch":
@@ -231,9 +230,7 @@ class Embedder:
         """Embed questions (``query: `` prompt), with an LRU cache of recent questions."""
         texts = list(texts)
         with self._lock:
-            hits = {t: self._cache[t] for t in texts if t in self._cache}
-            for t in hits:
-                self._cache.move_to_end(t)
+            hits = {t: v for t in texts if (v := self._cache.get(t)) is not None}  # get() refreshes
         missing = list(dict.fromkeys(t for t in texts if t not in hits))
         if missing:
             if self._onnx is not None:
@@ -243,9 +240,7 @@ class Embedder:
             with self._lock:
                 for t, v in zip(missing, new):
                     v.setflags(write=False)  # shared via the cache: callers get copies below
-                    self._cache[t] = hits[t] = v
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+                    self._cache[t] = hits[t] = v  # the least recently used is evicted
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         return np.stack([hits[t] for t in texts]).astype(np.float32, copy=False)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 import sys
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import bm25s
 import numpy as np
+from cachetools import LRUCache
 
 from assistant.corpus.records import Clause, Document
 from assistant.index.store import ClauseStore, passage, sentence_id
@@ -135,7 +136,7 @@ class HybridSearcher:
         self.rrf_k = rrf_k
         self.dense_k = dense_k
         # Sentence vectors are content-addressed (immutable per id): cache what was fetched.
-        self._sentence_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._sentence_cache: LRUCache[str, np.ndarray] = LRUCache(maxsize=self.SENTENCE_CACHE)
         # The script each document is written in. The model gives a question in the other script
         # a lower cosine (a Traditional question against a Simplified law fell under the
         # off-topic floor), so each clause is compared with the question in its own script.
@@ -183,9 +184,7 @@ class HybridSearcher:
         cache = self._sentence_cache
         missing = [i for i in dict.fromkeys(ids) if i not in cache]
         if missing:
-            cache.update(self.store.sentence_vectors(missing))
-            while len(cache) > self.SENTENCE_CACHE:
-                cache.popitem(last=False)
+            cache.update(self.store.sentence_vectors(missing))  # the least recently used go
         vectors = self._query_vectors(question)
         scripts = [self._script[self.by_id[cid]] if cid in self.by_id else TRADITIONAL for cid, _ in sentences]
         return [float(cache[i] @ vectors[s]) if i in cache else None for i, s in zip(ids, scripts)]
