@@ -215,3 +215,35 @@ def test_pipeline_runs_on_the_fake_embedder(scratch, monkeypatch) -> None:
     ans = a.ask("鄉鎮紀委書記任滿幾年必須交流?")
     assert not ans.refused and "10年" in ans.answer and ans.citations[0].id == D4_C6
     assert a.ask("乡镇纪委书记任满几年必须交流?").citations[0].id == D4_C6
+
+
+def test_a_clause_is_found_by_its_best_sentence_too() -> None:
+    """Multi-granularity: a clause whose one sentence is nearest to the question outranks one
+    whose whole text is marginally nearer; without sentence vectors the clause cosine decides."""
+    import numpy as np
+
+    from assistant.corpus.store import load_corpus
+    from assistant.retrieval.hybrid import HybridSearcher
+
+    corpus = load_corpus()
+    a, b = corpus.clause("d4-s2-c6"), corpus.clause("d4-s2-c5")
+
+    class Store:
+        def __init__(self, sentences):
+            self.sentences = sentences
+
+        def query(self, vector, k):
+            return [(b.id, 0.86), (a.id, 0.859), ("d1-s1-c1", 0.80)]
+
+        def query_sentences(self, vector, k):
+            return self.sentences
+
+    class Embedder:
+        def encode_queries(self, texts):
+            return np.ones((len(texts), 4), dtype=np.float32)
+
+    question = "ⅩⅩ"  # no bigram in common with any clause: only the dense half ranks
+    with_sentences = HybridSearcher(corpus.passages, Store([(a.id, 0.95), (b.id, 0.80)]), Embedder(), corpus.documents)
+    assert with_sentences.search(question, k=1)[0].clause.id == a.id
+    without = HybridSearcher(corpus.passages, Store([]), Embedder(), corpus.documents)
+    assert without.search(question, k=1)[0].clause.id == b.id

@@ -592,6 +592,19 @@ class ClauseStore:
                     self._open_collections()
         return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
 
+    def query_sentences(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The *k* nearest sentences as (clause id, cosine similarity), best first: a clause is
+        found by its best sentence as well as by its whole text. Empty without sentence vectors."""
+        if k <= 0 or self.sentences is None:
+            return []
+        q = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        with self._guard("query"):
+            n = self.sentences.count()
+            if not n:
+                return []
+            got = self.sentences.query(query_embeddings=q, n_results=min(k, n), include=["distances"])
+        return [(i.rsplit("@", 1)[0], 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
+
     def sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored sentence embeddings by :func:`sentence_id` (missing ids are left out: a store
         synced with ``sentences=False`` has none, and the answerer then ranks sentences by
