@@ -20,11 +20,13 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal, get_args
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assistant.answering.extractive import Assistant
 from assistant.answering.records import Answer
@@ -73,69 +75,247 @@ class Outcome:
 
 @dataclass
 class Report:
+    """One run of a set: metrics (rates rounded, ``nan`` where a rate has no questions — written
+    as ``null``), per-type metrics, the refusal curve, every question's outcome, the 95 %
+    Wilson interval and sample size of every rate (``intervals``), and what was run (``run``:
+    commit, model, corpus hash, k, date …, filled in by the caller)."""
+
     metrics: dict[str, float]
     by_type: dict[str, dict[str, float]]
     curve: list[dict[str, float]]
     outcomes: list[Outcome] = field(repr=False)
+    intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_type_intervals: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    refusal_threshold: float | None = None
+    run: dict[str, Any] = field(default_factory=dict)
 
     def failures(self) -> list[dict]:
+        return [row for row, o in zip(self.results(), self.outcomes) if not o.correct]
+
+    def results(self) -> list[dict]:
+        """Every question's result (not only the failures), in set order."""
         out = []
         for o in self.outcomes:
-            if not o.correct:
-                it = o.item
-                row = {
-                    "id": it.id,
-                    "type": it.type,
-                    "question": it.question,
-                    "expected": list(it.answers) or list(it.items) or ("(refuse)" if not it.answerable else []),
-                    "got": o.answer.answer,
-                    "refused": o.answer.refused,
-                    "rank": o.rank,
-                    "cited": [c.id for c in o.answer.citations],
-                    "confidence": round(o.answer.confidence, 3),
-                }
-                if it.items:
-                    row["missing"] = list(o.missing)
-                out.append(row)
+            it = o.item
+            row = {
+                "id": it.id,
+                "type": it.type,
+                "question": it.question,
+                "expected": list(it.answers) or list(it.items) or ("(refuse)" if not it.answerable else []),
+                "got": o.answer.answer,
+                "refused": o.answer.refused,
+                "rank": o.rank,
+                "cited": [c.id for c in o.answer.citations],
+                "confidence": round(o.answer.confidence, 3),
+            }
+            if it.items:
+                row["missing"] = list(o.missing)
+            row |= {"correct": o.correct, "answer_ok": o.answer_ok, "citation_ok": o.citation_ok,
+                    "latency_ms": o.answer.timing_ms.get("total")}
+            out.append(row)
         return out
 
     def to_json(self) -> dict:
-        return {"metrics": self.metrics, "by_type": self.by_type, "refusal_curve": self.curve,
-                "failures": self.failures()}
+        """Strict JSON: ``null`` where a rate is not defined, never ``NaN``."""
+        data = {"metrics": self.metrics, "by_type": self.by_type, "refusal_curve": self.curve,
+                "failures": self.failures(), "results": self.results(), "intervals": self.intervals,
+                "by_type_intervals": self.by_type_intervals, "refusal_threshold": self.refusal_threshold,
+                "run": self.run, "definitions": DEFINITIONS}
+        return strict(data)
 
 
-def load_items(path: Path | str) -> list[Item]:
-    """Read a JSONL Q&A set; a malformed line is reported with its line number."""
-    items = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+def strict(value: Any) -> Any:
+    """*value* with every NaN or infinity replaced by None (JSON ``null``), recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    return value
+
+
+def dumps(data: Any, **kw: Any) -> str:
+    """``json.dumps`` that refuses NaN (after :func:`strict` there is none)."""
+    return json.dumps(strict(data), ensure_ascii=False, allow_nan=False, **kw)
+
+
+# --- the set schema ---------------------------------------------------------------------------------
+
+QuestionType = Literal["fact", "number", "list", "who", "condition", "yesno", "colloquial", "paraphrase",
+                       "simplified", "followup", "document", "collection", "unanswerable", "traditional"]
+QUESTION_TYPES: tuple[str, ...] = get_args(QuestionType)
+GOLDLESS_TYPES = ("document", "collection")  # a fact about a whole document or the collection
+
+
+class Record(BaseModel):
+    """One line of a Q&A set, strictly: ``"answers": "3年"`` (a string, so any answer holding 3 or
+    年 would pass) and ``"answerable": "false"`` (a string, read as true) are errors, not data."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    answers: list[str]
+    gold: list[str]
+    answerable: bool
+    type: QuestionType
+    doc: int | str | None = None
+    items: list[str] | None = None
+    polarity: Literal["yes", "no"] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Record:
+        if any(not x.strip() for x in self.answers + self.gold + (self.items or [])):
+            raise ValueError("answers, gold and items must not hold empty strings")
+        if self.answerable == (self.type == "unanswerable"):
+            raise ValueError('answerable must be false exactly when type is "unanswerable"')
+        if self.answerable:
+            if not self.answers and not self.items:
+                raise ValueError("an answerable question needs answers (or items, for an enumeration)")
+            if not self.gold and self.type not in GOLDLESS_TYPES:
+                raise ValueError(f"gold may be empty only for {' / '.join(GOLDLESS_TYPES)} questions")
+        elif self.answers or self.gold or self.items:
+            raise ValueError("an unanswerable question has no answers, gold or items")
+        if self.polarity is not None and self.type != "yesno":
+            raise ValueError('polarity goes with type "yesno"')
+        if isinstance(self.doc, int) and self.doc < 1:
+            raise ValueError("doc must be a document number (1, 2, …), a law's name or null")
+        return self
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One error in a set: where (file:line), which check, and the message."""
+
+    path: str
+    line: int
+    check: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class SetError(ValueError):
+    """A set that does not validate: every problem, each with file:line."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the Q&A set:\n" + "\n".join(map(str, self.problems)))
+
+
+@dataclass(frozen=True)
+class GoldSources:
+    """Texts a gold string must occur in: the corpus's clauses and 「文件資訊」 records, and the
+    law files (``doc`` a law's name, evaluated with ``--with-documents``) by name."""
+
+    texts: tuple[str, ...] = ()
+    laws: Mapping[str, str] = field(default_factory=dict)
+    doc_numbers: frozenset[int] = frozenset()
+
+
+def law_texts(paths: Iterable[Path | str]) -> dict[str, str]:
+    """Law files (``工会法(2021-12-24).md``, or folders of them) → {file name: text}."""
+    out = {}
+    for p in map(Path, paths):
+        files = sorted(p.glob("*.md")) + sorted(p.glob("*.txt")) if p.is_dir() else [p]
+        for f in files:
+            if f.is_file() and f.name.lower() != "readme.md" and f.suffix.lower() in (".md", ".txt"):
+                out[f.stem] = f.read_text(encoding="utf-8")
+    return out
+
+
+
+
+def validate_records(path: Path | str, sources: GoldSources | None = None) -> tuple[list[Item], list[Problem]]:
+    """Read a JSONL set and check every line: JSON, the :class:`Record` schema, unique ids, and —
+    with *sources* — that each gold string occurs in the corpus (a law's gold in that law). All
+    problems at once; an empty file is one."""
+    path = Path(path)
+    problems: list[Problem] = []
+    items: list[Item] = []
+    first_line: dict[str, int] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [Problem(str(path), 0, "file", f"cannot read the file ({exc})")]
+    corpus = tuple(normalize(t) for t in sources.texts) if sources else ()
+    laws = {name: normalize(text) for name, text in (sources.laws if sources else {}).items()}
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
+
+        def bad(check: str, message: str, n: int = n) -> None:
+            problems.append(Problem(str(path), n, check, message))
+
         try:
-            r = json.loads(line)
-            doc = r.get("doc")
-            if isinstance(doc, bool) or not isinstance(doc, (int, str, type(None))):
-                raise TypeError(f"doc must be a number, a name or null, not {doc!r}")
-            enum = r.get("items") or []
-            if not isinstance(enum, list) or not all(isinstance(x, str) for x in enum):
-                raise TypeError("items must be a list of strings")
-            polarity = r.get("polarity")
-            if polarity is not None and not isinstance(polarity, str):
-                raise TypeError(f"polarity must be a string, not {polarity!r}")
-            items.append(
-                Item(
-                    id=str(r["id"]),
-                    question=r["question"],
-                    answers=tuple(r.get("answers", [])),
-                    gold=tuple(r.get("gold", [])),
-                    answerable=bool(r.get("answerable", bool(r.get("gold") or r.get("answers") or enum))),
-                    type=r.get("type", "fact"),
-                    doc=doc,
-                    items=tuple(enum),
-                    polarity=polarity,
-                )
-            )
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{n}: not a Q&A record ({exc})") from exc
+            raw = json.loads(line, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} is not JSON")))
+        except ValueError as exc:
+            bad("json", f"not JSON ({exc})")
+            continue
+        if not isinstance(raw, dict):
+            bad("json", "not a JSON object")
+            continue
+        rid = raw.get("id")
+        if isinstance(rid, str) and rid in first_line:
+            bad("duplicate_id", f"duplicate id {rid!r} (first at line {first_line[rid]})")
+        if isinstance(rid, str):
+            first_line.setdefault(rid, n)
+        try:
+            rec = Record.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = ".".join(str(x) for x in err["loc"])
+                msg = err["msg"].removeprefix("Value error, ")
+                bad(err["type"] if where else "consistency", f"{where}: {msg}" if where else msg)
+            continue
+        if sources is not None:
+            _check_gold(rec, sources, corpus, laws, bad)
+        items.append(Item(id=rec.id, question=rec.question, answers=tuple(rec.answers), gold=tuple(rec.gold),
+                          answerable=rec.answerable, type=rec.type, doc=rec.doc, items=tuple(rec.items or ()),
+                          polarity=rec.polarity))
+    if not items and not problems:
+        problems.append(Problem(str(path), 0, "empty", "no questions in the file"))
+    return items, problems
+
+
+def _check_gold(rec: Record, sources: GoldSources, corpus: Sequence[str], laws: Mapping[str, str], bad) -> None:
+    """Each gold string must be where the judge looks for it: in a clause's or record's text
+    (after t2s, its item number aside — what :func:`holds_gold` matches), a law's gold in the
+    law's text. A heading, or a heading and a sentence joined, never matches a citation."""
+    if isinstance(rec.doc, str):
+        texts = [t for name, t in laws.items() if normalize(rec.doc) in normalize(name)]
+        if not texts:
+            if laws:
+                bad("unknown_law", f"doc: no law named {rec.doc!r} among {', '.join(sorted(laws))}")
+            return  # no law texts given: the law's gold cannot be checked here
+    else:
+        texts = list(corpus)
+        if isinstance(rec.doc, int) and sources.doc_numbers and rec.doc not in sources.doc_numbers:
+            bad("unknown_doc", f"doc: no document {rec.doc} in the corpus")
+    for g in rec.gold:
+        variants = {normalize(v) for v in (g, _ITEM_NUMBER.sub("", g)) if v.strip()}
+        if not any(v in t for v in variants for t in texts):
+            where = f"the law {rec.doc!r}" if isinstance(rec.doc, str) else "the corpus"
+            bad("gold_not_in_corpus", f"gold {g!r} does not occur in {where}")
+
+
+# Frozen test sets: validated for their schema only, and their problems are counted, never
+# printed (a message would show a question's gold or answers).
+FROZEN_SETS = ("test.jsonl", "test_laws.jsonl")
+
+
+def is_frozen(path: Path | str) -> bool:
+    return Path(path).name in FROZEN_SETS
+
+
+def load_items(path: Path | str, sources: GoldSources | None = None) -> list[Item]:
+    """Read and validate a JSONL Q&A set; every problem is reported at once (:class:`SetError`,
+    a ValueError listing file:line for each)."""
+    items, problems = validate_records(path, sources)
+    if problems:
+        raise SetError(problems)
     return items
 
 
@@ -180,7 +360,41 @@ def _ratio(num: float, den: float) -> float:
     return round(num / den, 4) if den else float("nan")
 
 
-def metrics(outcomes: Sequence[Outcome]) -> dict[str, float]:
+# What each metric means: printed in the Markdown report and stored in the JSON.
+DEFINITIONS = {
+    "hit@k": "share of answerable questions with a gold clause whose gold clause is among the first k "
+             "clauses returned (citations, then related clauses)",
+    "mrr": "mean of 1/rank of the first gold clause (0 when not returned), over answerable questions with a gold clause",
+    "ndcg@5": "mean of 1/log2(rank+1) for a gold clause in the first 5 (one relevant clause per question)",
+    "answer_accuracy": "share of answerable questions answered (not refused) with an accepted answer and every "
+                       "enumeration item in the answer text (after t2s)",
+    "citation_accuracy": "share of answerable questions with a gold clause whose first citation holds a gold "
+                         "passage; a refusal counts as a wrong citation, so refusing more cannot raise it",
+    "citation_accuracy_answered": "the same, over the answered questions only (the definition before issue 15)",
+    "enumeration_complete": "share of enumeration questions answered with every item",
+    "false_refusals": "answerable questions refused (count)",
+    "refusal_precision": "share of refusals that were of unanswerable questions",
+    "refusal_recall": "share of unanswerable questions refused",
+    "overall_accuracy": "share of all questions judged right (answer right, or refused when unanswerable)",
+    "latency_p50_ms": "median answer time in ms, the first (cold) question left out",
+    "latency_p95_ms": "95th percentile answer time in ms, the first (cold) question left out",
+    "interval": "95 % Wilson score interval for a rate k/n",
+}
+
+
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float | None, float | None]:
+    """95 % Wilson score interval for k successes out of n (None, None when n is 0)."""
+    if not n:
+        return None, None
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
+
+
+def _counts(outcomes: Sequence[Outcome]) -> dict[str, tuple[float, int]]:
+    """(numerator, denominator) of every rate metric."""
     ans = [o for o in outcomes if o.item.answerable]
     unans = [o for o in outcomes if not o.item.answerable]
     answered = [o for o in ans if not o.answer.refused]
@@ -189,23 +403,56 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, float]:
     ranked = [o for o in ans if o.item.citable]
     cited = [o for o in answered if o.item.citable]
     enums = [o for o in ans if o.item.items]
+    c: dict[str, tuple[float, int]] = {}
+    for k in KS:
+        c[f"hit@{k}"] = (sum(1 for o in ranked if o.rank and o.rank <= k), len(ranked))
+    c["mrr"] = (sum(1 / o.rank for o in ranked if o.rank), len(ranked))
+    c["ndcg@5"] = (sum(1 / math.log2(o.rank + 1) for o in ranked if o.rank and o.rank <= 5), len(ranked))
+    c["answer_accuracy"] = (sum(o.answer_ok for o in ans), len(ans))
+    c["citation_accuracy"] = (sum(bool(o.citation_ok) for o in ranked if not o.answer.refused), len(ranked))
+    c["citation_accuracy_answered"] = (sum(bool(o.citation_ok) for o in cited), len(cited))
+    c["enumeration_complete"] = (sum(1 for o in enums if not o.answer.refused and not o.missing), len(enums))
+    c["refusal_precision"] = (sum(1 for o in refused if not o.item.answerable), len(refused))
+    c["refusal_recall"] = (sum(1 for o in unans if o.answer.refused), len(unans))
+    c["overall_accuracy"] = (sum(o.answer_ok for o in outcomes), len(outcomes))
+    return c
+
+
+MEANS = ("mrr", "ndcg@5")  # averages, not proportions: no Wilson interval, the sample size only
+
+
+def intervals(outcomes: Sequence[Outcome]) -> dict[str, dict[str, Any]]:
+    """Per rate metric: k, n and the 95 % Wilson interval (``low``/``high``; null when n is 0)."""
+    out = {}
+    for name, (k, n) in _counts(outcomes).items():
+        if name in MEANS:
+            out[name] = {"n": n}
+        else:
+            low, high = wilson(int(k), n)
+            out[name] = {"k": int(k), "n": n, "low": low, "high": high}
+    return out
+
+
+def metrics(outcomes: Sequence[Outcome]) -> dict[str, float]:
+    ans = [o for o in outcomes if o.item.answerable]
+    unans = [o for o in outcomes if not o.item.answerable]
+    ranked = [o for o in ans if o.item.citable]
+    enums = [o for o in ans if o.item.items]
+    c = _counts(outcomes)
     m: dict[str, float] = {"questions": len(outcomes), "answerable": len(ans), "unanswerable": len(unans)}
     if len(ranked) < len(ans):  # only sets that have them: the shape of older reports is kept
         m["answerable_without_gold"] = len(ans) - len(ranked)
     if enums:
         m["enumerations"] = len(enums)
-    for k in KS:
-        m[f"hit@{k}"] = _ratio(sum(1 for o in ranked if o.rank and o.rank <= k), len(ranked))
-    m["mrr"] = _ratio(sum(1 / o.rank for o in ranked if o.rank), len(ranked))
-    m["ndcg@5"] = _ratio(sum(1 / math.log2(o.rank + 1) for o in ranked if o.rank and o.rank <= 5), len(ranked))
-    m["answer_accuracy"] = _ratio(sum(o.answer_ok for o in ans), len(ans))
-    m["citation_accuracy"] = _ratio(sum(bool(o.citation_ok) for o in cited), len(cited))
-    m["enumeration_complete"] = _ratio(sum(1 for o in enums if not o.answer.refused and not o.missing), len(enums))
-    m["false_refusals"] = len(ans) - len(answered)
-    m["refusal_precision"] = _ratio(sum(1 for o in refused if not o.item.answerable), len(refused))
-    m["refusal_recall"] = _ratio(sum(1 for o in unans if o.answer.refused), len(unans))
-    m["overall_accuracy"] = _ratio(sum(o.answer_ok for o in outcomes), len(outcomes))
-    totals = [o.answer.timing_ms.get("total", 0.0) for o in outcomes]
+    for name in (*(f"hit@{k}" for k in KS), "mrr", "ndcg@5", "answer_accuracy", "citation_accuracy",
+                 "citation_accuracy_answered", "enumeration_complete"):
+        m[name] = _ratio(*c[name])
+    m["false_refusals"] = sum(1 for o in ans if o.answer.refused)
+    for name in ("refusal_precision", "refusal_recall", "overall_accuracy"):
+        m[name] = _ratio(*c[name])
+    # The first question pays for warming up (model, caches): it is left out of the latencies.
+    totals = [o.answer.timing_ms.get("total", 0.0) for o in outcomes[1:]] or \
+        [o.answer.timing_ms.get("total", 0.0) for o in outcomes]
     if totals:
         m["latency_p50_ms"] = round(float(np.percentile(totals, 50)), 2)
         m["latency_p95_ms"] = round(float(np.percentile(totals, 95)), 2)
@@ -234,14 +481,30 @@ def evaluate(assistant: Assistant, items: Sequence[Item], k: int = 5, progress: 
     from tqdm.auto import tqdm
 
     outcomes = [judge(it, assistant.ask(it.question, k=k)) for it in tqdm(items, disable=not progress, desc="eval")]
+    return report_of(outcomes, refusal_threshold(assistant))
+
+
+def refusal_threshold(assistant: object) -> float | None:
+    """The confidence below which *assistant* refuses (an LLM-phrased one: its core's)."""
+    core = getattr(assistant, "core", assistant)
+    value = getattr(getattr(core, "answerer", core), "refuse_below", None)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def report_of(outcomes: list[Outcome], refusal_threshold: float | None = None) -> Report:
+    """Metrics, per-type metrics, intervals and the refusal curve of judged outcomes."""
     by_type: dict[str, dict[str, float]] = {}
+    by_type_ci: dict[str, dict[str, dict[str, Any]]] = {}
     groups: dict[str, list[Outcome]] = defaultdict(list)
     for o in outcomes:
         groups[o.item.type].append(o)
     for name, group in sorted(groups.items()):
         g = metrics(group)
         by_type[name] = {key: g[key] for key in TYPE_KEYS}
-    return Report(metrics(outcomes), by_type, refusal_curve(outcomes), outcomes)
+        ci = intervals(group)
+        by_type_ci[name] = {key: ci[key] for key in TYPE_KEYS if key in ci}
+    return Report(metrics(outcomes), by_type, refusal_curve(outcomes), outcomes, intervals(outcomes), by_type_ci,
+                  refusal_threshold)
 
 
 def compare(before: Report, after: Report) -> dict:
@@ -279,67 +542,144 @@ def check(report: Report, thresholds: dict[str, float]) -> list[str]:
     return bad
 
 
+def run_path(directory: Path, name: str, run: Mapping[str, Any] | None = None) -> Path:
+    """``DIR/runs/NAME-<date>-<commit>.json``, numbered (-2, -3 …) rather than overwriting a run."""
+    run = run or {}
+    stamp = str(run.get("date") or "").replace(":", "").replace("-", "")[:15] or "run"
+    commit = str(run.get("commit") or "")[:7]
+    base = "-".join(x for x in (str(run.get("name") or name), stamp, commit) if x)
+    runs = directory / "runs"
+    path, n = runs / f"{base}.json", 1
+    while path.exists():
+        n += 1
+        path = runs / f"{base}-{n}.json"
+    return path
+
+
 def write_report(report: Report, directory: Path, name: str) -> dict[str, Path]:
-    """``NAME.json``, ``NAME.md`` and ``NAME.png`` (per-type bars and the refusal trade-off)."""
+    """``NAME.json``, ``NAME.md`` and ``NAME.png`` (the latest run of NAME: per-type bars and the
+    refusal trade-off), and the run kept under its own name, ``runs/NAME-<date>-<commit>.json``
+    (with ``.md``), which no later run overwrites."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = {ext: directory / f"{name}.{ext}" for ext in ("json", "md", "png")}
-    paths["json"].write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+    text = dumps(report.to_json(), indent=2)
+    paths["json"].write_text(text, encoding="utf-8")
     _plot(report, paths["png"])
-    paths["md"].write_text(_markdown(report, name, paths["png"].name), encoding="utf-8")
+    md = _markdown(report, name, paths["png"].name)
+    paths["md"].write_text(md, encoding="utf-8")
+    run = run_path(directory, name, report.run)
+    run.parent.mkdir(parents=True, exist_ok=True)
+    run.write_text(text, encoding="utf-8")
+    run.with_suffix(".md").write_text(md.replace(f"]({paths['png'].name})", f"](../{paths['png'].name})"),
+                                      encoding="utf-8")
+    paths["run"] = run
     return paths
 
 
-def _plot(report: Report, path: Path) -> None:
+CHART_METRICS = (("hit@1", "hit@1"), ("answer_accuracy", "answer_accuracy"))
+
+
+def figure(report: Report):
+    """The report's chart: per question type, hit@1 and answer accuracy with n on every bar
+    («n/a» where a rate does not apply, never a zero bar); the refusal trade-off with the
+    threshold in use marked. Both panels have both axes labelled."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6))
     types = list(report.by_type)
     x = np.arange(len(types))
-    for i, key in enumerate(("hit@1", "answer_accuracy")):
-        vals = [report.by_type[t][key] if not math.isnan(report.by_type[t][key]) else 0 for t in types]
-        left.bar(x + (i - 0.5) * 0.38, vals, width=0.38, label=key)
+    width = 0.38
+    for i, (key, label) in enumerate(CHART_METRICS):
+        pos = x + (i - 0.5) * width
+        for j, t in enumerate(types):
+            value = report.by_type[t][key]
+            n = report.by_type_intervals.get(t, {}).get(key, {}).get("n", 0)
+            if value is None or (isinstance(value, float) and math.isnan(value)) or not n:
+                left.bar(pos[j], 1.0, width=width, color="none", edgecolor="0.7", hatch="//", linewidth=0.5)
+                left.text(pos[j], 0.5, "n/a", ha="center", va="center", rotation=90, fontsize=7, color="0.4")
+                continue
+            left.bar(pos[j], value, width=width, color=f"C{i}", label=label if j == 0 or not left.containers else None)
+            left.text(pos[j], value + 0.01, f"n={n}", ha="center", va="bottom", rotation=90, fontsize=7)
+    handles = [matplotlib.patches.Patch(color=f"C{i}", label=label) for i, (_, label) in enumerate(CHART_METRICS)]
+    handles.append(matplotlib.patches.Patch(facecolor="none", edgecolor="0.7", hatch="//", label="not applicable"))
+    left.legend(handles=handles, loc="lower right", fontsize=8)
     left.set_xticks(x, types, rotation=30, ha="right")
-    left.set_ylim(0, 1.05)
+    left.set_ylim(0, 1.25)
+    left.set_xlabel("question type")
+    left.set_ylabel("share right (n = questions judged)")
     left.set_title("by question type")
-    left.legend(loc="lower right")
     thr = [c["threshold"] for c in report.curve]
     right.plot(thr, [c["unanswerable_refused"] for c in report.curve], label="unanswerable refused (share)")
+    right.set_ylabel("unanswerable questions refused (share)")
+    right.set_ylim(0, 1.05)
     ax2 = right.twinx()
     ax2.plot(thr, [c["false_refusals"] for c in report.curve], color="tab:red", label="false refusals (count)")
-    right.set_xlabel("refusal threshold on evidence coverage")
+    ax2.set_ylabel("answerable questions refused (count)")
+    if report.refusal_threshold is not None:
+        right.axvline(report.refusal_threshold, color="0.3", linestyle="--", linewidth=1,
+                      label=f"threshold in use ({report.refusal_threshold:g})")
+    right.set_xlabel("refusal threshold on evidence coverage (confidence)")
     right.set_title("refusal trade-off")
-    right.legend(loc="center left")
-    ax2.legend(loc="center right")
+    right.legend(loc="center left", fontsize=8)
+    ax2.legend(loc="center right", fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def _plot(report: Report, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = figure(report)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
+def _fmt_ci(value: Any, ci: Mapping[str, Any] | None) -> str:
+    """「0.9533 [0.89, 0.98] n=107」; 「n/a (n=0)」 where the rate is not defined."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f"n/a (n={ci.get('n', 0)})" if ci else "n/a"
+    if not ci:
+        return str(value)
+    if ci.get("low") is None:
+        return f"{value} (n={ci['n']})"
+    return f"{value} [{ci['low']}, {ci['high']}] n={ci['n']}"
+
+
 def _markdown(report: Report, name: str, png: str) -> str:
-    lines = [f"# Evaluation: {name}", "", "| metric | value |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in report.metrics.items()]
+    lines = [f"# Evaluation: {name}", ""]
+    if report.run:
+        lines += ["Run: " + ", ".join(f"{k} `{v}`" for k, v in report.run.items() if v not in (None, "", [])), ""]
+    lines += ["| metric | value [95 % Wilson interval] n |", "|---|---|"]
+    lines += [f"| {k} | {_fmt_ci(strict(v), report.intervals.get(k))} |" for k, v in report.metrics.items()]
     enum = any(o.item.items for o in report.outcomes)
     head = "| type | n | hit@1 | answer acc. | citation acc. | refusal recall | false refusals |" + (" enumeration complete |" if enum else "")
     lines += ["", "## By question type", "", head, "|---" * (head.count("|") - 1) + "|"]
     for t, m in report.by_type.items():
-        lines.append(f"| {t} | {m['questions']} | {m['hit@1']} | {m['answer_accuracy']} | {m['citation_accuracy']} | {m['refusal_recall']} | {m['false_refusals']} |"
-                     + (f" {m['enumeration_complete']} |" if enum else ""))
-    lines += ["", f"![metrics]({png})", "", "## Failures", ""]
+        ci = report.by_type_intervals.get(t, {})
+        cells = [_fmt_ci(strict(m[k]), ci.get(k)) for k in ("hit@1", "answer_accuracy", "citation_accuracy", "refusal_recall")]
+        lines.append(f"| {t} | {m['questions']} | " + " | ".join(cells) + f" | {m['false_refusals']} |"
+                     + (f" {_fmt_ci(strict(m['enumeration_complete']), ci.get('enumeration_complete'))} |" if enum else ""))
+    lines += ["", f"![metrics]({png})", "", "## Definitions", ""]
+    lines += [f"- **{k}**: {v}" for k, v in DEFINITIONS.items()]
+    if report.refusal_threshold is not None:
+        lines.append(f"- **refusal threshold in use**: {report.refusal_threshold:g} (the answerer refuses below it)")
+    lines += ["", "## Failures", ""]
     fails = report.failures()
     if not fails:
         lines.append("None.")
     for f in fails:
         missing = f" missing {f['missing']}," if f.get("missing") else ""
         lines.append(f"- `{f['id']}` ({f['type']}) {f['question']} — expected {f['expected']},{missing} got 「{f['got']}」 (refused={f['refused']}, rank={f['rank']}, cited={f['cited']}, conf={f['confidence']})")
+    lines += ["", f"Every question's result is in the JSON report (`results`, {len(report.outcomes)} rows)."]
     return "\n".join(lines) + "\n"
 
 
 def comparison_json(before: Report, after: Report, labels: tuple[str, str] = ("without", "with_documents")) -> dict:
-    """Both reports, side by side, with :func:`compare`'s delta and changed questions."""
-    return {labels[0]: before.to_json(), labels[1]: after.to_json(), **compare(before, after)}
+    """Both reports, side by side, with :func:`compare`'s delta and changed questions (strict JSON)."""
+    return strict({labels[0]: before.to_json(), labels[1]: after.to_json(), **compare(before, after)})
 
 
 def write_comparison(before: Report, after: Report, directory: Path, name: str,
@@ -348,10 +688,10 @@ def write_comparison(before: Report, after: Report, directory: Path, name: str,
     directory.mkdir(parents=True, exist_ok=True)
     paths = {ext: directory / f"{name}.{ext}" for ext in ("json", "md")}
     data = comparison_json(before, after, labels)
-    paths["json"].write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    paths["json"].write_text(dumps(data, indent=2), encoding="utf-8")
     lines = [f"# Evaluation: {name}", "", f"| metric | {labels[0]} | {labels[1]} | delta |", "|---|---|---|---|"]
     for key, value in before.metrics.items():
-        lines.append(f"| {key} | {value} | {after.metrics.get(key, '')} | {data['delta'].get(key, '')} |")
+        lines.append(f"| {key} | {strict(value)} | {strict(after.metrics.get(key, ''))} | {data['delta'].get(key, '')} |")
     lines += ["", f"## Questions whose correctness changed ({len(data['changed'])})", ""]
     if not data["changed"]:
         lines.append("None.")

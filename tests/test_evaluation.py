@@ -229,7 +229,7 @@ def test_eval_cli_with_documents_and_compare_growth(seeded, tmp_path: Path, monk
         {"id": "rot", "question": ROTATION, "answers": ["10年"], "gold": ["任滿10年的必須交流"],
          "answerable": True, "type": "number", "doc": 4},
         {"id": "law", "question": "工會法規定工會經費的來源有哪些?", "answers": [], "items": ["會員繳納的會費"],
-         "gold": [], "answerable": True, "type": "list", "doc": "工会法"},
+         "gold": ["工会经费的来源"], "answerable": True, "type": "list", "doc": "工会法"},
     ]) + "\n", encoding="utf-8")
     before = _snapshot(settings.corpus_dir, settings.index_dir)
     reports = tmp_path / "reports"
@@ -237,8 +237,14 @@ def test_eval_cli_with_documents_and_compare_growth(seeded, tmp_path: Path, monk
     bounds.write_text(json.dumps({"hit@1": 0.0, "max_false_refusals": 2}), encoding="utf-8")
     rc = main(["eval", str(qa), "--with-documents", str(UNION_LAW), "--report", str(reports), "--json",
                "--check", str(bounds), "--ask", ROTATION])
-    out = json.loads(capsys.readouterr().out)
+    raw = capsys.readouterr().out
+    out = json.loads(raw, parse_constant=lambda c: pytest.fail(f"{c} in the JSON report"))  # strict: null, never NaN
     assert rc == 0 and out["metrics"]["questions"] == 2 and out["documents"] == [str(UNION_LAW)]
+    # issue 15: every question's result and what was run, kept under a run name of its own
+    assert [r["id"] for r in out["results"]] == ["rot", "law"] and out["metrics"]["enumeration_complete"] is not None
+    assert {"commit", "model", "corpus_sha256", "k", "date", "with_documents"} <= set(out["run"])
+    assert out["run"]["with_documents"] == [str(UNION_LAW)] and out["run"]["k"] == 5
+    assert list((reports / "runs").glob("mini-with-documents-*.json"))
     asked = out["asked"][0]
     assert asked["question"] == ROTATION and asked["answer"] and "第6條" in asked["cited"][0]
     assert (reports / "mini-with-documents.json").is_file()
@@ -260,3 +266,154 @@ def test_gold_printed_with_its_item_number_still_matches_the_clause() -> None:
     text = "落實領導責任。各級各部門要全面落實黨建工作責任制。"
     assert holds_gold(text, ["1、落實領導責任。"]) and holds_gold(text, ["(一)落實領導責任"])
     assert not holds_gold(text, ["2、加大投入保障。"])
+
+
+# --- issue 15: sets that cannot mislead, reports that can decide ------------------------------------------
+
+
+BAD_SET = [
+    '{"id": "a", "question": "任滿幾年?", "answers": "3年", "gold": ["任滿10年的必須交流"], "answerable": true, "type": "number", "doc": 4}',
+    '{"id": "b", "question": "有獎金嗎?", "answers": [], "gold": [], "answerable": "false", "type": "unanswerable", "doc": 4}',
+    '{"id": "c", "question": "任滿幾年必須交流?", "gold": ["任滿10年的必須交流"], "answerable": true, "type": "number", "doc": 4}',
+    '{"id": "d", "question": "任滿幾年必須交流?", "answers": ["10年"], "gold": ["任滿12年的必須輪崗"], "answerable": true, "type": "number", "doc": 4}',
+    '{"id": "e", "question": "任滿幾年必須交流?", "answers": ["10年"], "gold": ["任滿10年的必須交流"], "answerable": true, "type": "numbr", "doc": 4}',
+    '{"id": "a", "question": "任滿幾年必須交流?", "answers": ["10年"], "gold": ["任滿10年的必須交流"], "answerable": true, "type": "number", "doc": 4}',
+    '{"id": "f", "question": "q?", "answers": [NaN], "gold": [], "answerable": true, "type": "number", "doc": 4}',
+    '{"id": "g", "question": "q?", "answers": ["10年"], "gold": ["任滿10年的必須交流"], "answerable": true, "type": "number", "doc": 4, "anwser": "x"}',
+    '{"id": "h", "question": "q?", "answers": ["10年"], "gold": [], "answerable": true, "type": "number", "doc": 4}',
+    '["not", "an", "object"]',
+]
+
+
+def _sources():
+    from assistant.corpus.store import load_corpus
+    from assistant.evaluation import GoldSources, law_texts
+
+    corpus = load_corpus()
+    return GoldSources(tuple(c.text for c in corpus.clauses) + tuple(r.text for r in corpus.records),
+                       law_texts([LAWS]), frozenset(d.number for d in corpus.documents))
+
+
+def test_a_malformed_set_fails_with_every_error_listed(tmp_path: Path, capsys) -> None:
+    from assistant.apps.cli import main
+    from assistant.evaluation import SetError, validate_records
+
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(BAD_SET) + "\n", encoding="utf-8")
+    items, problems = validate_records(path, _sources())
+    by_line = {}
+    for p in problems:
+        by_line.setdefault(p.line, []).append(p.check)
+    assert sorted(by_line) == list(range(1, 11)), by_line  # every bad line, not only the first
+    assert "list_type" in by_line[1] and "bool_type" in by_line[2] and "missing" in by_line[3]
+    assert by_line[4] == ["gold_not_in_corpus"] and "literal_error" in by_line[5]
+    assert by_line[6] == ["duplicate_id"] and by_line[7] == ["json"] and "extra_forbidden" in by_line[8]
+    assert by_line[9] == ["consistency"] and by_line[10] == ["json"]
+    with pytest.raises(SetError) as err:
+        load_items(path, _sources())
+    assert all(f"bad.jsonl:{n}:" in str(err.value) for n in range(1, 11))
+    # the CLI: every error on stderr with file:line, exit 2, nothing asked
+    capsys.readouterr()
+    assert main(["eval", "--validate", str(path)]) == 2
+    err_text = capsys.readouterr().err
+    assert all(f"bad.jsonl:{n}:" in err_text for n in range(1, 11))
+    assert main(["eval", str(path), "--json"]) == 2
+    assert "bad.jsonl:1:" in capsys.readouterr().err
+
+
+def test_an_empty_set_is_an_error_not_nan(tmp_path: Path, capsys) -> None:
+    from assistant.apps.cli import main
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    assert main(["eval", str(empty), "--json"]) == 2
+    assert "no questions" in capsys.readouterr().err
+
+
+def test_the_sets_in_evals_validate() -> None:
+    """Development sets fully (gold against corpus/ and evals/laws/); the frozen test sets for
+    their schema (their gold is not looked at here)."""
+    from assistant.evaluation import validate_records
+
+    sources = _sources()
+    for name in ("dev", "heldout", "fresh", "dev2", "dev2_laws"):
+        items, problems = validate_records(REPO / "evals" / f"{name}.jsonl", sources)
+        assert items and not problems, [str(p) for p in problems]
+    for name in ("test", "test_laws"):
+        items, problems = validate_records(REPO / "evals" / f"{name}.jsonl")
+        assert items and not problems, [p.check for p in problems]  # checks only: nothing of the set printed
+
+
+def test_check_sets_is_the_validator() -> None:
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, str(REPO / "evals" / "check_sets.py"), str(REPO / "evals" / "dev.jsonl"),
+                         str(REPO / "evals" / "dev2_laws.jsonl")], capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0 and "dev.jsonl: 132 questions, valid" in ok.stdout, ok.stderr
+
+
+def _outcomes() -> list:
+    rot = _item(id="rot", answers=("10年",), gold=("任滿10年的必須交流",), type="number")
+    cut = _item(id="cut", answers=("2年",), gold=("任職不到2年調整的",), type="number")
+    enum_free = _item(id="u", answerable=False, type="unanswerable")
+    return [
+        judge(rot, _answer("10年", cited=["任滿10年的必須交流。"])),
+        judge(cut, _answer("指引中沒有找到", refused=True)),
+        judge(enum_free, _answer("指引中沒有找到", refused=True)),
+    ]
+
+
+def test_citation_accuracy_is_over_all_answerable_questions() -> None:
+    """Refusing more must not raise it: a refused question is a wrong citation."""
+    outs = _outcomes()
+    m = metrics(outs)
+    assert m["citation_accuracy"] == 0.5 and m["citation_accuracy_answered"] == 1.0
+    wrong_cite = judge(outs[1].item, _answer("2年", cited=["別的條文"]))
+    assert metrics([outs[0], wrong_cite, outs[2]])["citation_accuracy"] == 0.5
+
+
+def test_latency_leaves_out_the_cold_first_question() -> None:
+    outs = _outcomes()
+    outs[0].answer.timing_ms["total"] = 5000.0
+    m = metrics(outs)
+    assert m["latency_p95_ms"] == 1.0 and m["latency_p50_ms"] == 1.0
+
+
+def test_report_is_strict_json_with_every_result_intervals_and_a_run_of_its_own(tmp_path: Path) -> None:
+    from assistant.evaluation import report_of, wilson, write_report
+
+    assert wilson(8, 10) == (0.4902, 0.9433) and wilson(0, 0) == (None, None)
+    report = report_of(_outcomes(), 0.6)
+    report.run = {"name": "mini", "date": "2026-01-02T03:04:05Z", "commit": "abcdef1234567", "k": 5}
+    data = json.loads(json.dumps(report.to_json(), allow_nan=False))  # raises on NaN
+    assert data["metrics"]["enumeration_complete"] is None
+    assert [r["id"] for r in data["results"]] == ["rot", "cut", "u"] and data["results"][1]["correct"] is False
+    assert data["intervals"]["answer_accuracy"] == {"k": 1, "n": 2, "low": 0.0945, "high": 0.9055}
+    assert data["intervals"]["mrr"] == {"n": 2} and data["refusal_threshold"] == 0.6
+    first = write_report(report, tmp_path, "mini")
+    second = write_report(report, tmp_path, "mini")
+    assert first["run"] != second["run"] and first["run"].is_file() and second["run"].is_file()
+    assert first["run"].name.startswith("mini-20260102T030405-abcdef1")
+    for path in (first["json"], first["run"]):
+        json.loads(path.read_text(encoding="utf-8"), parse_constant=lambda c: pytest.fail(f"{c} in {path}"))
+    md = first["md"].read_text(encoding="utf-8")
+    assert "## Definitions" in md and "Wilson" in md and "answer_accuracy | 0.5 [0.0945, 0.9055] n=2" in md
+    assert "citation_accuracy" in md and "refusal threshold in use**: 0.6" in md
+
+
+def test_chart_marks_the_threshold_n_per_bar_and_not_applicable() -> None:
+    from matplotlib.lines import Line2D
+
+    from assistant.evaluation import figure, report_of
+
+    fig = figure(report_of(_outcomes(), 0.6))
+    left, right, twin = fig.axes
+    for ax in (left, right, twin):
+        assert ax.get_ylabel(), ax
+    assert left.get_xlabel() and right.get_xlabel()
+    texts = [t.get_text() for t in left.texts]
+    assert "n/a" in texts  # the unanswerable type has no hit@1 / answer accuracy: no zero bar
+    assert any(t.startswith("n=") for t in texts)
+    lines = [ln for ln in right.get_lines() if isinstance(ln, Line2D) and "threshold in use" in str(ln.get_label())]
+    assert lines and lines[0].get_xdata()[0] == 0.6

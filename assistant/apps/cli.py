@@ -62,9 +62,88 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gold_sources(args: argparse.Namespace, settings: Settings):
+    """What gold strings are checked against: the corpus's clauses and records, and the law
+    files given with --with-documents (else evals/laws of the checkout, for sets about laws)."""
+    from assistant.corpus.store import load_corpus
+    from assistant.evaluation import GoldSources, law_texts
+
+    corpus = load_corpus(settings.corpus_dir)
+    texts = tuple(c.text for c in corpus.clauses) + tuple(r.text for r in corpus.records)
+    laws = args.with_documents or ([REPO / "evals" / "laws"] if (REPO / "evals" / "laws").is_dir() else [])
+    return GoldSources(texts, law_texts(laws), frozenset(d.number for d in corpus.documents))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check Q&A sets without running them: every problem with file:line; exit 2 if any. A frozen
+    test set's problems are counted per check, never printed (its gold must not be read)."""
+    from collections import Counter
+
+    from assistant.evaluation import is_frozen, validate_records
+
+    sources = _gold_sources(args, _settings(args))
+    status = 0
+    for path in args.file:
+        items, problems = validate_records(path, sources)
+        if problems:
+            status = 2
+            if is_frozen(path):
+                counts = Counter(p.check for p in problems)
+                print(f"{path}: {len(problems)} problem(s) (frozen set: counts only): "
+                      + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), file=sys.stderr)
+            else:
+                for p in problems:
+                    print(p, file=sys.stderr)
+        else:
+            print(f"{path}: {len(items)} questions, valid")
+    return status
+
+
+def _run_info(args: argparse.Namespace, assistant, items: list, extra: dict | None = None) -> dict:
+    """What a report was run with: commit, model, corpus hash, k, date, the set's hash …"""
+    import datetime
+    import hashlib
+    import subprocess
+
+    from assistant.evaluation import refusal_threshold
+
+    def git(*cmd: str) -> str:
+        try:
+            return subprocess.run(["git", *cmd], cwd=REPO, capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    core = getattr(assistant, "core", assistant)
+    searcher = getattr(core, "searcher", None)
+    embedder = getattr(searcher, "embedder", None)
+    clauses = getattr(searcher, "clauses", ()) or ()
+    digest = hashlib.sha256()
+    for c in sorted(clauses, key=lambda c: c.id):
+        digest.update(f"{c.id}\t{c.text}\n".encode())
+    info = {
+        "name": args.run_name or Path(args.file).stem,
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "commit": git("rev-parse", "HEAD") or None,
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")) if git("rev-parse", "HEAD") else None,
+        "set": str(args.file),
+        "set_sha256": hashlib.sha256(Path(args.file).read_bytes()).hexdigest()[:16],
+        "questions": len(items),
+        "k": args.k,
+        "model": getattr(embedder, "name", None),
+        "query_backend": getattr(embedder, "query_backend", None),
+        "corpus_sha256": digest.hexdigest()[:16] if clauses else None,
+        "clauses": len(clauses),
+        "refuse_below": refusal_threshold(assistant),
+        "mode": type(assistant).__name__,
+    }
+    return info | (extra or {})
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.evaluation import (
+        SetError,
         comparison_json,
+        dumps,
         evaluate,
         load_items,
         write_comparison,
@@ -72,6 +151,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     from assistant.services import load_assistant, scratch_assistant
 
+    if args.validate:
+        return cmd_validate(args)
+    if len(args.file) > 1:
+        print("assistant eval: error: one set at a time (several only with --validate)", file=sys.stderr)
+        return 2
+    args.file = args.file[0]
     if args.compare_growth and not args.with_documents:
         print("assistant eval: error: --compare-growth needs --with-documents PATH …", file=sys.stderr)
         return 2
@@ -81,8 +166,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.check_growth and not args.compare_growth:
         print("assistant eval: error: --check-growth goes with --compare-growth (else use --check)", file=sys.stderr)
         return 2
-    items = load_items(args.file)
     settings = _settings(args)
+    try:
+        items = load_items(args.file, _gold_sources(args, settings))
+    except SetError as exc:
+        print(f"assistant eval: error: {exc}", file=sys.stderr)
+        return 2
     directory = Path(args.report or settings.reports_dir)
     name = Path(args.file).stem
     quiet = args.json
@@ -90,10 +179,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.with_documents:
         assistant = load_assistant(settings=settings, progress=not quiet)
         report = evaluate(assistant, items, k=args.k, progress=not quiet)
+        report.run = _run_info(args, assistant, items)
         paths = write_report(report, directory, name)
         asked = _ask_extra(assistant, args.ask, args.k)
         if args.json:
-            print(json.dumps(report.to_json() | ({"asked": asked} if args.ask else {}), ensure_ascii=False, indent=2))
+            print(dumps(report.to_json() | ({"asked": asked} if args.ask else {}), indent=2))
         else:
             _print_report(report, f"{args.file}: {len(items)} questions", paths, asked)
         checks.append(("", report, args.check))
@@ -103,6 +193,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.compare_growth:
         assistant = load_assistant(settings=settings, progress=not quiet)
         base = evaluate(assistant, items, k=args.k, progress=not quiet)
+        base.run = _run_info(args, assistant, items, {"with_documents": []})
         base_paths = write_report(base, directory, name)
         embedder = getattr(assistant, "core", assistant).searcher.embedder
     else:
@@ -112,13 +203,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print("with documents (in a scratch copy of the corpus and index):\n  "
                   + "\n  ".join(scratch.added.lines()), flush=True)
         grown = evaluate(scratch.assistant, items, k=args.k, progress=not quiet)
+        docs = [str(f.path) for f in scratch.added.files]
+        grown.run = _run_info(args, scratch.assistant, items, {"with_documents": docs,
+                                                                "name": f"{args.run_name or name}-with-documents"})
         asked = _ask_extra(scratch.assistant, args.ask, args.k)
-    docs = [str(f.path) for f in scratch.added.files]
     paths = write_report(grown, directory, f"{name}-with-documents")
     if base is None:
         if args.json:
             extra = {"documents": docs} | ({"asked": asked} if args.ask else {})
-            print(json.dumps(grown.to_json() | extra, ensure_ascii=False, indent=2))
+            print(dumps(grown.to_json() | extra, indent=2))
         else:
             _print_report(grown, f"{args.file} with {len(docs)} documents added: {len(items)} questions", paths, asked)
         checks.append(("with documents: ", grown, args.check))
@@ -128,8 +221,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     cmp_paths = write_comparison(base, grown, directory, f"{name}-growth", labels)
     data = comparison_json(base, grown, labels)
     if args.json:
-        print(json.dumps(data | {"documents": docs} | ({"asked": asked} if args.ask else {}),
-                         ensure_ascii=False, indent=2))
+        print(dumps(data | {"documents": docs} | ({"asked": asked} if args.ask else {}), indent=2))
     else:
         from rich.console import Console
         from rich.table import Table
@@ -138,7 +230,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for col in ("metric", "without", "with documents", "delta"):
             table.add_column(col, justify="left" if col == "metric" else "right")
         for key, value in base.metrics.items():
-            table.add_row(key, str(value), str(grown.metrics.get(key, "")), _signed(data["delta"].get(key)))
+            table.add_row(key, _shown(value), _shown(grown.metrics.get(key, "")), _signed(data["delta"].get(key)))
         Console().print(table)
         print(f"correctness changed for {len(data['changed'])} questions:")
         for c in data["changed"]:
@@ -153,6 +245,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
               f"(at most {args.max_changed} allowed)", file=sys.stderr)
         status = 1
     return status
+
+
+def _shown(value) -> str:
+    """A metric as printed: 「n/a」 where a rate has no questions."""
+    return "n/a" if isinstance(value, float) and value != value else str(value)  # noqa: PLR0124 (NaN test)
 
 
 def _signed(value) -> str:
@@ -183,8 +280,12 @@ def _print_report(report, title: str, paths: dict, asked: list[dict]) -> None:
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
+    table.add_column("95 % interval", justify="right")
+    table.add_column("n", justify="right")
     for key, value in report.metrics.items():
-        table.add_row(key, str(value))
+        ci = report.intervals.get(key) or {}
+        interval = f"[{ci['low']}, {ci['high']}]" if ci.get("low") is not None else ""
+        table.add_row(key, _shown(value), interval, str(ci.get("n", "")))
     Console().print(table)
     enum = any(o.item.items for o in report.outcomes)
     cols = ["questions", "hit@1", "answer_accuracy", "citation_accuracy", "refusal_recall", "false_refusals"]
@@ -192,7 +293,7 @@ def _print_report(report, title: str, paths: dict, asked: list[dict]) -> None:
     for col in ("type", "n", "hit@1", "answer acc.", "citation acc.", "refusal recall", "false ref.") + (("enum. complete",) if enum else ()):
         by.add_column(col)
     for t, m in report.by_type.items():
-        by.add_row(t, *(str(m[k]) for k in cols + (["enumeration_complete"] if enum else [])))
+        by.add_row(t, *(_shown(m[k]) for k in cols + (["enumeration_complete"] if enum else [])))
     Console().print(by)
     for f in report.failures():
         missing = f", missing {f['missing']}" if f.get("missing") else ""
@@ -521,7 +622,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("eval", help="run a Q&A set and report metrics")
-    s.add_argument("file", help="JSONL Q&A set, e.g. evals/dev.jsonl")
+    s.add_argument("file", nargs="+", help="JSONL Q&A set, e.g. evals/dev.jsonl (several only with --validate)")
+    s.add_argument("--validate", action="store_true",
+                   help="only check the set(s): schema, unique ids, gold in the corpus; every problem with "
+                        "file:line, exit 2 if any (nothing is asked)")
+    s.add_argument("--run-name", help="name of this run in DIR/runs/ (default: the set's name; never overwritten)")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--report", help="directory for NAME.json/.md/.png (default evals/reports)")
     s.add_argument("--check", help="JSON of metric minimums (max_NAME for maximums); exit 1 if missed")
