@@ -152,6 +152,11 @@ class HybridSearcher:
         self._script = [doc_script.get(c.doc_id, TRADITIONAL) for c in self.clauses]
         self.scripts = sorted(set(self._script)) or [TRADITIONAL]
 
+    def script(self, clause: Clause) -> str:
+        """The script of the document *clause* belongs to."""
+        i = self.by_id.get(clause.id)
+        return self._script[i] if i is not None else TRADITIONAL
+
     def _query_vectors(self, question: str) -> dict[str, np.ndarray]:
         """The question's embedding in each script the corpus is written in (one when it is
         all one script, as the seed is: nothing changes for it)."""
