@@ -137,19 +137,22 @@ _CN_WRITE = "〇一二三四五六七八九"
 
 
 def cn_to_int(run: str) -> int:
-    """「十」→10, 「十七」→17, 「一百零六」→106, 「兩」→2; without 十/百/千 digit by digit
-    (「二〇一二」→2012). ValueError for anything else."""
+    """「十」→10, 「十七」→17, 「一百零六」→106, 「兩」→2, 「三萬五千」→35000; without 十/百/千/萬
+    digit by digit (「二〇一二」→2012). ValueError for anything else."""
     try:
-        if not any(ch in _CN_UNIT for ch in run):
+        if not any(ch in _CN_UNIT or ch in "万萬" for ch in run):
             return int("".join(str(_CN_DIGIT[ch]) for ch in run))
-        total, digit = 0, 0
+        total, section, digit = 0, 0, 0
         for ch in run:
-            if ch in _CN_UNIT:
-                total += (digit or 1) * _CN_UNIT[ch]
+            if ch in "万萬":  # closes a section: 三萬五千 = (3) × 10000 + 5000
+                total += ((section + digit) or 1) * 10000
+                section, digit = 0, 0
+            elif ch in _CN_UNIT:
+                section += (digit or 1) * _CN_UNIT[ch]
                 digit = 0
             else:
                 digit = _CN_DIGIT[ch]
-        return total + digit
+        return total + section + digit
     except (KeyError, ValueError):
         raise ValueError(f"not a Chinese numeral: {run!r}") from None
 

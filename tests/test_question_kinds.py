@@ -158,3 +158,16 @@ def test_how_a_date_or_rate_is_asked() -> None:
 
     assert counted_thing(normalize("單位多少天內得給我批")) == ""  # a duration, not a thing
     assert counted_thing(normalize("每年能拿多少獎金")) == "奖金"
+
+
+@pytest.mark.parametrize("run, n", [
+    ("十", 10), ("十七", 17), ("一百零六", 106), ("兩", 2), ("二〇一二", 2012), ("三萬五千", 35000),
+    ("十万", 100000), ("一万零五", 10005),
+])
+def test_one_chinese_numeral_reader(run: str, n: int) -> None:
+    from assistant.answering.llm import numbers
+    from assistant.text import cn_to_int
+
+    assert cn_to_int(run) == n
+    if run not in ("二〇一二",):
+        assert str(n) in numbers(f"共{run}元")  # the LLM check reads numerals with the same code

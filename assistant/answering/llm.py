@@ -47,7 +47,7 @@ from assistant.answering.extractive import Assistant
 from assistant.answering.question import clean_question, is_followup, strip_instructions
 from assistant.answering.records import Answer, Citation
 from assistant.settings import DEFAULT_LLM_TIMEOUT, REPO, Settings
-from assistant.text import bigrams, converter, normalize, sentences
+from assistant.text import bigrams, cn_to_int, converter, normalize, sentences
 
 log = logging.getLogger(__name__)
 
@@ -251,29 +251,16 @@ def locate(quote: str, clause_text: str) -> tuple[int, int] | None:
     return keep[j], keep[j + len(sq) - 1] + 1
 
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _ARABIC = re.compile(r"\d+(?:\.\d+)?")
 # A Chinese numeral counts as a number only before a measure word (一般, 统一 are not numbers).
 _CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千万]+(?=[个名天年次岁届月季人份万元项条倍周日期批级类种分%])")
 
 
 def _cn_value(s: str) -> int | None:
-    total, section, digit = 0, 0, None
-    for ch in s:
-        if ch in _CN_DIGITS:
-            digit = _CN_DIGITS[ch]
-        elif ch in _CN_UNITS:
-            unit = _CN_UNITS[ch]
-            if unit == 10000:
-                total += (section + (digit or 0)) * unit
-                section, digit = 0, None
-            else:
-                section += (1 if digit is None else digit) * unit
-                digit = None
-        else:
-            return None
-    return total + section + (digit or 0)
+    try:
+        return cn_to_int(s)
+    except ValueError:
+        return None
 
 
 def numbers(text: str) -> set[str]:
