@@ -48,7 +48,7 @@ def _by_kind(kind: str) -> list[QuizItem]:
 
 def test_pool_has_every_kind() -> None:
     kinds = Counter(i.kind for i in ITEMS)
-    assert kinds["cloze"] >= 180 and kinds["choice"] >= 120 and kinds["truefalse"] >= 130 and kinds["multi"] >= 10, kinds
+    assert kinds["cloze"] >= 160 and kinds["choice"] >= 100 and kinds["truefalse"] >= 130 and kinds["multi"] >= 10, kinds
     answers = Counter(i.answer for i in _by_kind("truefalse"))
     assert answers[True] >= 60 and answers[False] >= 60, answers
 

@@ -374,15 +374,19 @@ def test_the_checks_catch_the_reviewed_examples() -> None:
 
 
 def test_all_document_quiz_is_balanced_by_default() -> None:
-    """Issue 15 measured 169/162/39/23/7 items from d2/d3/d4/d5/d1 over 20 quizzes."""
+    """Issue 15 measured 169/162/39/23/7 items from d2/d3/d4/d5/d1 over 20 quizzes of 20."""
     drawn = Counter(it.citation.id.split("-")[0] for q in quizzes(None, False) for it in q.items)
     assert len(drawn) == 5 and sum(drawn.values()) == 400
-    assert max(drawn.values()) <= 2 * min(drawn.values()), drawn
-    assert min(drawn.values()) >= 50, drawn  # even d1 (3 sentences with items) gives what it has
+    assert max(drawn.values()) <= 110 and min(drawn.values()) >= 40, drawn
     for q in quizzes(None, False):
-        short = {s["doc"] for s in q.shortfalls if "doc" in s}
         got = Counter(it.citation.id.split("-")[0] for it in q.items)
-        assert all(got[d] >= 4 for d in ("d2", "d3", "d4") if d not in short)
+        short = {s["doc"]: s for s in q.shortfalls if "doc" in s}
+        deficit = sum(s["quota"] - s["got"] for s in short.values())
+        for d in ("d1", "d2", "d3", "d4", "d5"):
+            if d in short:  # it gave what it had, and the handout says so
+                assert got[d] == short[d]["got"] < short[d]["quota"] == 4
+            else:  # its even share, plus at most an even part of what the others lacked
+                assert 4 <= got[d] <= 4 + -(-deficit // (5 - len(short))), (q.seed, got, short)
 
 
 def test_blueprint_counts_quota_points_and_shortfall(tmp_path) -> None:
@@ -528,3 +532,26 @@ def test_exports_carry_points_and_knowledge_point() -> None:
     assert all(r["knowledge_point"] == i.citation.label and float(r["points"]) == 10 for r, i in zip(rows, quiz.items))
     data = json.loads(to_json(quiz))
     assert data["total_points"] == 100 and data["quiz_id"] == quiz.quiz_id
+
+
+def test_what_the_development_reviews_found_is_filtered() -> None:
+    """evals/quiz_review.md, rounds 1–3: each pattern a trainer struck, gone from the pool."""
+    def keyed(value: str) -> list[QuizItem]:
+        return [i for i in ITEMS if normalize(value) in {normalize(k) for k in keys(i)}]
+
+    assert not [i for i in keyed("四項工程") if i.citation.id.startswith("d3-")]   # the quiz's own title
+    assert not [i for i in ITEMS if "各50名" in i.stem or "100名(基層黨組織和黨員各" in i.stem
+                and i.kind != "truefalse"]                                          # arithmetic, both ways
+    assert not [i for i in keyed("二年") if "一年全部達標" in i.stem]              # the middle of a count
+    assert not [i for i in keyed("四議") if "“4”即" in i.stem]                   # the count before the slot
+    assert not [i for i in ITEMS if i.kind == "choice" and i.answer == "行政監察法"]  # its words in the stem
+    assert not [i for i in ITEMS if i.kind == "choice" and i.answer == "五嚴守、五禁止" and "嚴守政治紀律" in i.stem]
+    assert not [i for i in ITEMS if i.kind == "cloze" and i.answer in ("十事先鋒承諾", "五嚴守、五禁止")]
+    assert not keyed("村官") and not keyed("兩委")                                # a document's stock words
+    for i in ITEMS:  # other members of the same committee are no wrong answer for 紀檢委員
+        if i.answer == "紀檢委員" or "應設紀檢委員" in restored(i):
+            assert not {"組織委員", "宣傳委員"} & set(i.options or ()), i.id
+            m = SWAP.search(i.explanation)
+            assert not (m and m[2] in ("組織委員", "宣傳委員")), i.id
+        if i.kind == "choice" and "以上" in i.stem.split(PAREN)[-1][:2]:
+            assert "100%" not in (i.options or ()), (i.id, i.options)             # 「100%以上」

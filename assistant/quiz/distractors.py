@@ -276,8 +276,10 @@ class _Pools:
         if fact.type == "body":  # same organ, same naming style (縣財政 / 縣級財政)
             style = lambda v: (normalize(_level(v)[1]), "级" in normalize(_level(v)[0]))
             return [v for v in same if style(v) == style(fact.value)]
-        if fact.type == "post":
-            return [v for v in same + list(POSTS) if v != fact.value]
+        if fact.type == "post":  # not another member of the same committee (組織委員 for 紀檢委員)
+            family = normalize(fact.value).endswith("委员")
+            return [v for v in same + list(POSTS) if v != fact.value
+                    and not (family and normalize(v).endswith("委员"))]
         if fact.type == "term":
             same = [v for v in same if _term_shape(v) == _term_shape(fact.value) and not ideological(v)]
         elif fact.type == "title":  # a law for a law (…法), a rule for a rule (…規則)
@@ -354,6 +356,10 @@ def distractors(fact: Fact, pools: _Pools, rng: random.Random, *, falsify: bool 
         key = canonical(value) if fact.type != "body" else _body_key(value)
         if key in seen or _stated(value, fact) or (falsify and not _falsifies(fact, value)):
             continue
+        if fact.type == "quantity" and fact.bound == "min" and normalize(value).endswith("%") and \
+                _quantity(value).number >= 100:
+            continue  # 「100%以上」 cannot be
+
         if pools.true_elsewhere(fact, value):
             continue
         seen.add(key)

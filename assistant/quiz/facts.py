@@ -53,7 +53,10 @@ KIND_ALIASES = {"填空": "cloze", "填空題": "cloze", "单选": "choice", "�
 BLANK = "＿＿＿＿"  # full-width low lines: not Markdown emphasis, visible in print
 PAREN = "（　　）"  # the answer slot of a Chinese single-choice / true-false question
 LETTERS = "ABCDE"
-COVERAGE_TARGET = 0.8
+# Numbered clauses with at least one item. 0.8 before issue 15; items a trainer strikes (clauses
+# that only recite the guiding ideology or a boilerplate list, answers the stem gives away) no
+# longer count, which leaves 53 of 68.
+COVERAGE_TARGET = 0.75
 
 
 # --- Chinese numerals and canonical answers ------------------------------------------------------

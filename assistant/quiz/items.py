@@ -36,12 +36,14 @@ from assistant.quiz.facts import (
     KINDS,
     LETTERS,
     PAREN,
+    QUANTITY_RE,
     Fact,
     Kind,
     extract_facts,
     occurs,
 )
 from assistant.text import (
+    cn_to_int,
     fragments,
     is_cjk,
     normalize,
@@ -271,14 +273,28 @@ def _citation(clause: Clause) -> Citation:
 CLOZE_MAX = 10  # a free-text blank longer than this is recitation, not a fact
 
 
-def _trivial(fact: Fact) -> bool:
+STOCK = 3  # a quoted word the document uses this often is its vocabulary, not a fact to recall
+
+
+def _trivial(fact: Fact, pools: _Pools) -> bool:
     """Facts a trainer would strike whatever the kind (:mod:`assistant.quiz.checks`)."""
     text = fact.clause.text
     s, e = _sentence(fact)
     if ideological(text[s:e]):
         return True  # 「以鄧小平理論和“三個代表”重要思想為指導…」
+    norm = normalize(text)
     if normalize(fact.value) in BOILERPLATE_ITEMS:
         return True
+    if fact.type in ("term", "title", "element", "list") and normalize(fact.value) in normalize(fact.clause.doc_title):
+        return True  # 「“四項工程”是…」 in 《關于實施“四項工程”…》: the quiz's title says it
+    if fact.type == "quantity" and _computed(fact, norm):
+        return True  # 「100名(基層黨組織和黨員各50名)」: arithmetic, not recall
+    if fact.type == "term" and (
+            (len(fact.value) <= 2 and not any(ch in _NUMERAL_CHARS for ch in normalize(fact.value)))
+            or pools.doc_text.get(fact.clause.doc_id, "").count(normalize(fact.value)) >= STOCK):
+        return True  # 「大學生“村官”」, 「村“兩委”」: words of the document, not a named rule to recall
+    if fact.type == "quantity" and _in_sequence(fact, norm):
+        return True  # 「一年全部達標、（　）…達到50%、三年…全覆蓋」: the middle of a count
     if fact.type in ("term", "title", "element", "list"):
         if abbreviation_follows(text, fact.end):
             return True  # 「《（　）》(以下簡稱紅十字會法)」
@@ -286,6 +302,67 @@ def _trivial(fact: Fact) -> bool:
             return True  # 「既做好“規定動作”又做好“（　）”」
     # 「凝聚力、戰斗力、創造力」 as one quoted term
     return fact.type == "term" and "、" in fact.value and boilerplate_list(fact.value.split("、"))
+
+
+def _in_sequence(fact: Fact, norm: str) -> bool:
+    """The value sits between its neighbours in the sentence (一年 … 二年 … 三年), or after two
+    steps of a count (一年…二年…三年): the stem counts for the trainee."""
+    unit = _quantity_unit(fact.value)
+    s, e = _sentence(fact)
+    others = {_value_of(m[0]) for m in QUANTITY_RE.finditer(norm, s, e)
+              if m.start() != fact.start and _quantity_unit(m[0]) == unit}
+    v = _value_of(fact.value)
+    return v is not None and ({v - 1, v + 1} <= others or {v - 1, v - 2} <= others or {v + 1, v + 2} <= others)
+
+
+def _value_of(value: str) -> int | None:
+    norm = normalize(value)
+    m = re.match(r"\d+", norm)
+    if m:
+        return int(m[0])
+    m = re.match(r"[零〇一二两三四五六七八九十百]+", norm)
+    return cn_to_int(m[0]) if m else None
+
+
+def _computed(fact: Fact, norm: str) -> bool:
+    """A figure the stem lets one compute: 「各50名」 beside 「100名」 (either way round)."""
+    unit = _quantity_unit(fact.value)
+    if norm[max(0, fact.start - 1) : fact.start] == "各":
+        window = norm[max(0, fact.start - 25) : fact.start - 1]
+        return any(_quantity_unit(m[0]) == unit for m in QUANTITY_RE.finditer(window))
+    after = norm[fact.end : fact.end + 25]
+    return any(after[max(0, m.start() - 1) : m.start()] == "各" and _quantity_unit(m[0]) == unit
+               for m in QUANTITY_RE.finditer(after))
+
+
+def _quantity_unit(value: str) -> str:
+    return re.sub(r"^[\d./:-]+|^[零〇一二两三四五六七八九十百]+", "", normalize(value))
+
+
+def _half_given(fact: Fact, rest: str) -> bool:
+    """The stem prints half a named term or more (「“十事先鋒承諾”…開展黨員先鋒承諾」,
+    「“五嚴守、五禁止”,嚴守政治紀律,禁止…」): only the rest is left to recall."""
+    if fact.type not in ("term", "element", "title"):
+        return False
+    value, other = normalize(fact.value), normalize(rest)
+    letters = [k for k, ch in enumerate(value) if is_cjk(ch) and ch not in _NUMERAL_CHARS]
+    covered = {j for k in range(len(value) - 1) if value[k : k + 2] in other and is_cjk(value[k]) and is_cjk(value[k + 1])
+               for j in (k, k + 1)}
+    shown = [k for k in letters if k in covered]
+    return len(letters) >= 3 and len(shown) * 2 >= len(letters)
+
+
+_NUMERAL_CHARS = set("零〇一二两三四五六七八九十百千0123456789")
+
+
+def _numeral_shown(value: str, stem: str, slot: str) -> bool:
+    """A count term whose count the stem prints right before the slot (「“4”即“（　）”」 for 四議)."""
+    norm = normalize(value)
+    if not norm or norm[0] not in _NUMERAL_CHARS:
+        return False
+    n = str(int(norm[0])) if norm[0].isdigit() else str(cn_to_int(norm[0]))
+    before = normalize(stem.split(slot)[0])[-8:]
+    return n in before or norm[0] in before
 
 
 def _shares_stem_words(value: str, rest: str) -> set[str]:
@@ -298,7 +375,9 @@ def _cloze(fact: Fact, n: int) -> _Candidate | None:
     if len(fact.value.replace("、", "")) > CLOZE_MAX or fact.type in ("title", "list"):
         return None
     stem = _stem(fact, BLANK)
-    if stem is None or count_visible(fact.value, stem[0]):
+    if stem is None or count_visible(fact.value, stem[0]) or _numeral_shown(fact.value, stem[0], BLANK):
+        return None
+    if _half_given(fact, stem[0].replace(BLANK, "\u3000")):
         return None
     item = QuizItem(f"{fact.clause.id}:cloze:{n}", "cloze", stem[0], fact.value,
                     _citation(fact.clause), f"原文:「{_quote(fact)}」")
@@ -313,13 +392,16 @@ def _choice(fact: Fact, n: int, pools: _Pools) -> _Candidate | None:
     stem = _stem(fact, PAREN)
     if len(wrong) < 3 or stem is None or count_visible(fact.value, stem[0]):
         return None
+    if _numeral_shown(fact.value, stem[0], PAREN):
+        return None
     rest = stem[0].replace(PAREN, "\u3000")
     shared = _shares_stem_words(fact.value, rest)
     if shared:  # the key shares the stem's words (紅十字會): so must another option, or it stands out
-        alike = [w for w in wrong if _shares_stem_words(w, rest)]
-        if not alike:
-            return None
-        wrong = alike[:2] + [w for w in wrong if w not in alike[:2]]
+        alike = sorted((w for w in wrong if _shares_stem_words(w, rest)), key=lambda w: -len(_shares_stem_words(w, rest)))
+        wrong = (alike[:2] + [w for w in wrong if w not in alike[:2]])[:3]
+        others = set().union(*(_shares_stem_words(w, rest) for w in wrong))
+        if not alike or len(shared - others) >= 2:
+            return None  # 「…行政監察對象…」 with 《行政監察法》; 「“（　）”,嚴守…,禁止…」 with 五嚴守、五禁止
     wrong = wrong[:3]
     options = [fact.value, *wrong]
     rng.shuffle(options)
@@ -411,7 +493,7 @@ def _clause_candidates(clause: Clause, pools: _Pools) -> list[_Candidate]:
     facts = extract_facts(clause)
     boiler = [(f.start, f.end) for f in facts if f.type == "list" and boilerplate_list(f.parts)]
     for n, fact in enumerate(facts, 1):
-        if _trivial(fact) or (fact.type == "element" and _inside_any(fact, boiler)):
+        if _trivial(fact, pools) or (fact.type == "element" and _inside_any(fact, boiler)):
             continue
         for kind, make in (
             ("cloze", lambda f, n: _cloze(f, n)),
