@@ -37,13 +37,13 @@ def test_server_holds_the_whole_index(server_assistant, corpus, replay_encoder) 
 
     store = server_assistant.searcher.store
     assert store.url and store.path is None  # really the HTTP client
-    assert store.count() == len(corpus.clauses)
+    assert store.count() == len(corpus.passages)  # the clauses and each document's record
     # The same content hashes as the embedded pipeline computes: syncing with the real embedder
     # embeds nothing.
     again = ClauseStore(open_client(url=store.url), get_embedder().name).sync(
-        corpus.clauses, get_embedder(), corpus.documents, progress=False
+        corpus.passages, get_embedder(), corpus.documents, progress=False
     )
-    assert again.embedded == 0 and again.unchanged == len(corpus.clauses)
+    assert again.embedded == 0 and again.unchanged == len(corpus.passages)
 
 
 def test_server_answers_equal_embedded_on_the_dev_set(server_assistant, assistant_instance) -> None:
