@@ -52,7 +52,10 @@ from assistant.text import (
 
 
 @dataclass(frozen=True)
-class Citation:
+class QuizSource:
+    """The clause a quiz item was made from (its JSON key stays ``citation``): not the answering
+    layer's :class:`~assistant.answering.records.Citation`, which quotes an answer's sentence."""
+
     id: str
     label: str
     text: str
@@ -77,7 +80,7 @@ class QuizItem:
     kind: Kind
     stem: str
     answer: Answer
-    citation: Citation
+    citation: QuizSource
     explanation: str
     options: tuple[str, ...] | None = None
     key: str = ""
@@ -117,7 +120,7 @@ class QuizItem:
             if not isinstance(answer, list) or not options or not answer or any(a not in options for a in answer):
                 raise ValueError(f"item {d['id']!r}: a multiple-answer key must be a list of options")
             answer = tuple(answer)
-        return cls(d["id"], kind, d["stem"], answer, Citation(**d["citation"]), d["explanation"], options,
+        return cls(d["id"], kind, d["stem"], answer, QuizSource(**d["citation"]), d["explanation"], options,
                    d.get("key") or "", d.get("points"), d.get("stats"))
 
     @property
@@ -266,8 +269,8 @@ def _quote(fact: Fact) -> str:
     return fact.clause.text[s:e].strip()
 
 
-def _citation(clause: Clause) -> Citation:
-    return Citation(clause.id, clause.label, clause.text)
+def _citation(clause: Clause) -> QuizSource:
+    return QuizSource(clause.id, clause.label, clause.text)
 
 
 CLOZE_MAX = 10  # a free-text blank longer than this is recitation, not a fact
