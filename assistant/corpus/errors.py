@@ -31,6 +31,13 @@ MESSAGES: dict[str, str] = {
     "pdf_extract_failed": "無法從 PDF 擷取文字",
     "pdf_no_text": "PDF 沒有文字層(可能是掃描檔),請先做文字辨識(OCR),或改用 .docx/.txt",
     "missing_dependency": "伺服器缺少讀取 {kind} 檔案所需的元件,請聯絡系統管理員",
+    # limits on any file (assistant.corpus.extract, issue 14)
+    "too_large": "檔案太大({size},上限 {limit}),請分成幾個較小的檔案再加入",
+    "docx_too_large": "Word 檔解壓縮後太大({size},上限 {limit}),可能已損壞或是刻意構造的檔案;請另存新檔後再加入",
+    "too_many_paragraphs": "段落太多(超過 {limit} 段),請分成幾個較小的檔案再加入",
+    "too_much_text": "文字太多({size} 字,上限 {limit} 字),請分成幾個較小的檔案再加入",
+    "too_many_pages": "PDF 頁數太多({pages} 頁,上限 {limit} 頁),請分成幾個較小的檔案再加入",
+    "extract_timeout": "擷取文字超過 {seconds} 秒仍未完成,檔案可能過大或結構異常;請分成較小的檔案或另存新檔後再加入",
     # parsing it into documents and clauses
     "no_guideline_text": "找不到指引條文:沒有句子、章節編號(一、)、條目(1、)或條文(第N條)",
     "multi_doc_title": "檔案含多篇文件(第N篇格式),標題與文號只能指定給單篇文件;請留空這兩欄再加入",

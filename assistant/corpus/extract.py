@@ -34,7 +34,9 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,19 @@ from assistant.text import int_to_cn
 
 SOURCE_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
 
+# --- limits on any file (issue 14) ------------------------------------------------------------
+# A guideline is small: the three laws in evals/laws/ hold 296 articles, 1,900 lines and 90,000
+# characters between them. Past a limit the file is refused with its reason before the parser or
+# the index see it: a hostile or broken file must not tie up ingestion or memory.
+MAX_FILE_BYTES = 30 * 2**20  # the file as uploaded (also the web app's upload limit)
+MAX_TEXT_CHARS = 1_000_000  # extracted text
+MAX_LINES = 10_000  # non-empty lines (paragraphs) of extracted text
+MAX_PDF_PAGES = 1_000
+MAX_PACKAGE_ENTRIES = 2_000  # .docx: parts in the zip
+MAX_PACKAGE_BYTES = 100 * 2**20  # .docx: all parts, uncompressed (as the zip declares them)
+MAX_PART_BYTES = 20 * 2**20  # .docx: one XML part, uncompressed
+MAX_XML_PARAGRAPHS = 50_000  # .docx: <w:p> elements of the body (table cells and empty ones too)
+EXTRACT_SECONDS = 20.0  # time budget of one file's extraction
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +77,48 @@ class ExtractionError(Problem):
         self.file = Path(file).name
         self.reason = reason
         super().__init__(f"{self.file}: {reason}", code, **values)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n < 10 * 2**20 else f"{n / 2**20:.0f} MB"
+
+
+class _Budget:
+    """The time budget of one extraction: :meth:`check` between units of work (paragraphs,
+    table rows, pages, text chunks) raises ``extract_timeout`` once it is spent."""
+
+    def __init__(self, path: Path, seconds: float):
+        self.path, self.seconds = path, seconds
+        self.end = time.monotonic() + seconds
+
+    def check(self) -> None:
+        if time.monotonic() >= self.end:
+            raise ExtractionError(
+                self.path, f"text extraction took longer than {self.seconds:g} s (a very large or "
+                "malformed file?); split it or save it again", code="extract_timeout", seconds=f"{self.seconds:g}",
+            )
+
+
+# --- compatibility code points ---------------------------------------------------------------
+
+# Some PDF producers map CJK glyphs to Kangxi radicals (⼀ U+2F00 for 一, ⼯ for 工, ⾒ for 見) or
+# to compatibility ideographs (U+F900 block); Word files copied from such PDFs carry them too.
+# They look right and match nothing: 「⼀、」 opens no section. NFKC maps them to the unified
+# ideographs; it runs on these blocks only, because on the rest of the text it would rewrite
+# what the parser and the citations rely on (full-width ,:;() and digits, ①, 〔〕, ㎡).
+_COMPAT_RE = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf\u3038-\u303a\uf900-\ufaff\U0002f800-\U0002fa1f]")
+# Radicals-supplement forms with no NFKC mapping that stand for a whole (mostly simplified)
+# character in such text layers.
+_SUPPLEMENT = {
+    "⺠": "民", "⻄": "西", "⻅": "见", "⻆": "角", "⻋": "车", "⻓": "长", "⻔": "门", "⻚": "页",
+    "⻛": "风", "⻜": "飞", "⻢": "马", "⻩": "黄", "⻬": "齐", "⻮": "齿", "⻰": "龙", "⺼": "月",
+}
+
+
+def normalize_compatibility(text: str) -> str:
+    """Kangxi radicals, CJK radicals and compatibility ideographs → the ideographs they stand
+    for (NFKC, plus :data:`_SUPPLEMENT`); every other character is left exactly as it is."""
+    return _COMPAT_RE.sub(lambda m: _SUPPLEMENT.get(m[0]) or unicodedata.normalize("NFKC", m[0]), text)
 
 
 # --- .txt ------------------------------------------------------------------------------------
@@ -104,22 +161,25 @@ def decode_text(data: bytes, name: str | Path = "text") -> str:
 
 # --- .md -------------------------------------------------------------------------------------
 
+# Every inline pattern is bounded by the next delimiter ([^*\n], [^\[\]], (?!~~)…), so a hostile
+# line (「*a *a *a …」, 「[a[a[a …」) costs linear time: the lazy 「.+?」 forms rescanned the rest of
+# the line from every opener (60,000 characters ≈ 25 s, a 1 MB line hours). Comments are cut
+# with str.find (:func:`_strip_comments`) for the same reason.
 _MD_RULES = [
-    (re.compile(r"<!--.*?-->", re.S), ""),
     (re.compile(r"^```.*$|^~~~.*$", re.M), ""),
-    (re.compile(r"^\s{0,3}#{1,6}\s*(.*?)\s*#*\s*$", re.M), r"\1"),  # ATX headings: keep the text
+    (re.compile(r"^\s{0,3}#{1,6}[ \t]*(.*)$", re.M), lambda m: m[1].rstrip().rstrip("#").rstrip()),  # ATX headings: keep the text
     (re.compile(r"^\s{0,3}>\s?", re.M), ""),  # block quotes
     (re.compile(r"^\s{0,3}(?:[-*_]\s*){3,}$", re.M), ""),  # horizontal rules
     (re.compile(r"^\s*[-*+]\s+(?:\[[ xX]\]\s+)?", re.M), ""),  # bullets (numbered items stay: 1.)
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images → alt text
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links → text
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),
-    (re.compile(r"^\s*\[[^\]]+\]:\s*\S+.*$", re.M), ""),  # link definitions
+    (re.compile(r"!\[([^\[\]\n]*)\]\([^()\n]*\)"), r"\1"),  # images → alt text
+    (re.compile(r"\[([^\[\]\n]+)\]\([^()\n]*\)"), r"\1"),  # links → text
+    (re.compile(r"\[([^\[\]\n]+)\]\[[^\[\]\n]*\]"), r"\1"),
+    (re.compile(r"^\s*\[[^\]\n]+\]:\s*\S+.*$", re.M), ""),  # link definitions
     (re.compile(r"`([^`]*)`"), r"\1"),
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
-    (re.compile(r"(?<![A-Za-z0-9*])\*(?=\S)(.+?)(?<=\S)\*(?!\*)"), r"\1"),  # *…* (CJK neighbours ok)
-    (re.compile(r"~~(.+?)~~"), r"\1"),
-    (re.compile(r"</?[A-Za-z][^>]*>"), ""),  # inline HTML
+    (re.compile(r"(\*\*|__)(?=\S)((?:(?!\1)[^\n])+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<![A-Za-z0-9*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?!\*)"), r"\1"),  # *…* (CJK neighbours ok)
+    (re.compile(r"~~((?:(?!~~)[^\n])+?)~~"), r"\1"),
+    (re.compile(r"</?[A-Za-z][^<>\n]*>"), ""),  # inline HTML
     (re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])"), r"\1"),  # backslash escapes
 ]
 _SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
@@ -141,10 +201,21 @@ def markdown_to_text(md: str) -> str:
         if line.lstrip().startswith("|"):
             line = " ".join(c.strip() for c in line.strip().strip("|").split("|") if c.strip())
         lines.append(line.rstrip())
-    text = "\n".join(lines)
+    text = _strip_comments("\n".join(lines))
     for pattern, repl in _MD_RULES:
         text = pattern.sub(repl, text)
     return text
+
+
+def _strip_comments(text: str) -> str:
+    """Drop <!-- … --> (an unclosed one runs to the end), in one pass."""
+    out, pos = [], 0
+    while (start := text.find("<!--", pos)) != -1:
+        out.append(text[pos:start])
+        end = text.find("-->", start + 4)
+        pos = len(text) if end == -1 else end + 3
+    out.append(text[pos:])
+    return "".join(out)
 
 
 # --- .docx -----------------------------------------------------------------------------------
@@ -201,6 +272,8 @@ class _WordNumbering:
         from docx.oxml.ns import qn
 
         self.qn = qn
+        self.document = document
+        self.style_numbering: dict[str | None, tuple[str | None, int | None]] = {}  # per style id
         self.levels: dict[str, dict[int, tuple[str, str, int]]] = {}  # numId → ilvl → (fmt, text, start)
         self.counters: dict[str, dict[int, int]] = {}
         try:
@@ -231,8 +304,36 @@ class _WordNumbering:
         get = lambda tag, default: (lvl.find(w(tag)).get(w("val")) if lvl.find(w(tag)) is not None else default)  # noqa: E731
         return get("numFmt", "decimal"), get("lvlText", ""), int(get("start", "1"))
 
-    def _num_pr(self, paragraph: Any) -> tuple[str, int] | None:
+    def _style_numbering(self, style_id: str | None) -> tuple[str | None, int | None]:
+        """(numId, ilvl) a paragraph style (or the default one, for None) passes on through its
+        basedOn chain — looked up once per style: resolving the style per paragraph (python-docx's
+        ``paragraph.style``) searched the styles part for every paragraph, which made a file of
+        2,000,000 empty paragraphs take hours."""
+        if style_id in self.style_numbering:
+            return self.style_numbering[style_id]
+        from docx.enum.style import WD_STYLE_TYPE
+
         w = lambda tag: self.qn(f"w:{tag}")  # noqa: E731
+        num_id: str | None = None
+        ilvl: int | None = None
+        try:
+            style = self.document.part.get_style(style_id, WD_STYLE_TYPE.PARAGRAPH)
+        except Exception:  # noqa: BLE001 - a broken styles part: no inherited numbering
+            style = None
+        seen: set[int] = set()
+        while num_id is None and style is not None and id(style.element) not in seen:  # basedOn may loop
+            seen.add(id(style.element))
+            spp = style.element.find(w("pPr"))
+            npr = spp.find(w("numPr")) if spp is not None else None
+            if npr is not None and npr.find(w("numId")) is not None:
+                num_id = npr.find(w("numId")).get(w("val"))
+                if npr.find(w("ilvl")) is not None:
+                    ilvl = int(npr.find(w("ilvl")).get(w("val")))
+            style = style.base_style
+        self.style_numbering[style_id] = (num_id, ilvl)
+        return num_id, ilvl
+
+    def _num_pr(self, paragraph: Any) -> tuple[str, int] | None:
         num_id = ilvl = None
         ppr = paragraph._p.pPr
         if ppr is not None and ppr.numPr is not None:
@@ -240,15 +341,9 @@ class _WordNumbering:
                 num_id = str(ppr.numPr.numId.val)
             if ppr.numPr.ilvl is not None:
                 ilvl = int(ppr.numPr.ilvl.val)
-        style = paragraph.style
-        while num_id is None and style is not None:  # numbering inherited from the style chain
-            spp = style.element.find(w("pPr"))
-            npr = spp.find(w("numPr")) if spp is not None else None
-            if npr is not None and npr.find(w("numId")) is not None:
-                num_id = npr.find(w("numId")).get(w("val"))
-                if ilvl is None and npr.find(w("ilvl")) is not None:
-                    ilvl = int(npr.find(w("ilvl")).get(w("val")))
-            style = style.base_style
+        if num_id is None:  # numbering inherited from the paragraph's style chain
+            num_id, style_ilvl = self._style_numbering(paragraph._p.style)
+            ilvl = style_ilvl if ilvl is None else ilvl
         if num_id is None or num_id == "0" or num_id not in self.levels:
             return None
         return num_id, ilvl or 0
@@ -280,16 +375,87 @@ class _WordNumbering:
         return re.sub(r"%(\d)", sub, text)
 
 
-def docx_text(path: Path) -> str:
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_MAX_GRID = 64
+
+
+def _check_package(path: Path, budget: _Budget) -> None:
+    """Refuse a .docx by what its zip declares, before anything is parsed: too many parts, parts
+    that inflate past :data:`MAX_PART_BYTES` / :data:`MAX_PACKAGE_BYTES` (zipfile never inflates
+    a part past its declared size), or more than :data:`MAX_XML_PARAGRAPHS` paragraphs in the
+    main document part (counted by a streaming parser that stops at the limit)."""
+    from lxml import etree
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_PACKAGE_ENTRIES:
+                raise ExtractionError(path, f"a .docx of {len(infos)} parts (limit {MAX_PACKAGE_ENTRIES}): "
+                                      "damaged or built to exhaust the server", code="docx_too_large",
+                                      size=f"{len(infos):,} 個部分", limit=f"{MAX_PACKAGE_ENTRIES:,} 個")
+            total = sum(i.file_size for i in infos)
+            xml_parts = [i for i in infos if i.filename.lower().endswith((".xml", ".rels"))]
+            biggest = max(xml_parts, key=lambda i: i.file_size, default=None)
+            if total > MAX_PACKAGE_BYTES or (biggest is not None and biggest.file_size > MAX_PART_BYTES):
+                size, limit = ((biggest.file_size, MAX_PART_BYTES) if biggest is not None
+                               and biggest.file_size > MAX_PART_BYTES else (total, MAX_PACKAGE_BYTES))
+                raise ExtractionError(path, f"inflates to {_mb(size)} (limit {_mb(limit)}): damaged or "
+                                      "built to exhaust the server", code="docx_too_large",
+                                      size=_mb(size), limit=_mb(limit))
+            main = _main_part(zf)
+            if main is None:
+                return  # no main document part: python-docx refuses the file with its reason
+            count = 0
+            with zf.open(main) as fh:
+                for _, element in etree.iterparse(fh, events=("end",), tag=f"{{{_W}}}p",
+                                                  resolve_entities=False, no_network=True, huge_tree=False):
+                    count += 1
+                    if count > MAX_XML_PARAGRAPHS:
+                        raise ExtractionError(
+                            path, f"more than {MAX_XML_PARAGRAPHS:,} paragraphs; split the file",
+                            code="too_many_paragraphs", limit=f"{MAX_XML_PARAGRAPHS:,}",
+                        )
+                    if count % 1024 == 0:
+                        budget.check()
+                    element.clear(keep_tail=True)
+                    while element.getprevious() is not None:  # keep the tree from growing
+                        del element.getparent()[0]
+    except ExtractionError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, etree.XMLSyntaxError, OSError, EOFError,
+            ValueError, NotImplementedError, RuntimeError) as exc:  # RuntimeError: an encrypted zip
+        raise ExtractionError(
+            path, f"not a readable Word .docx file ({type(exc).__name__}: {exc}); "
+            "an old .doc must be saved as .docx first", code="docx_unreadable",
+        ) from None
+
+
+def _main_part(zf: zipfile.ZipFile) -> str | None:
+    """The name of the package's main document part, as its relationships say (usually
+    word/document.xml)."""
+    from lxml import etree
+
+    names = set(zf.namelist())
+    if "_rels/.rels" in names:
+        root = etree.fromstring(zf.read("_rels/.rels"), etree.XMLParser(resolve_entities=False, no_network=True))
+        for rel in root:
+            if str(rel.get("Type", "")).endswith("/officeDocument"):
+                target = str(rel.get("Target", "")).lstrip("/")
+                return target if target in names else None
+    return "word/document.xml" if "word/document.xml" in names else None
+
+
+def docx_text(path: Path, budget: _Budget | None = None) -> str:
     """Paragraphs and table rows of a .docx in body order, automatic numbers written out."""
+    budget = budget or _Budget(path, EXTRACT_SECONDS)
     try:
         import docx
         from docx.oxml.ns import qn
-        from docx.table import Table
         from docx.text.paragraph import Paragraph
     except ImportError as exc:  # pragma: no cover - a dependency of the package
         raise ExtractionError(path, f"python-docx is not installed ({exc})", code="missing_dependency",
                               kind=".docx") from None
+    _check_package(path, budget)
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # PackageNotFoundError, BadZipFile, KeyError, XML errors
@@ -299,6 +465,7 @@ def docx_text(path: Path) -> str:
         ) from None
     numbering = _WordNumbering(document)
     out: list[str] = []
+    w_p, w_tbl, w_sdt, w_tr, w_tc = (qn(f"w:{t}") for t in ("p", "tbl", "sdt", "tr", "tc"))
 
     def paragraph_text(p: Any) -> str:
         text = p.text.replace("\t", " ").replace("\u00a0", " ")
@@ -307,19 +474,37 @@ def docx_text(path: Path) -> str:
             return label + text.strip() if label else text
         return ""
 
+    def row_texts(tbl: Any) -> None:
+        """One line per row: its cells' text, a cell merged across columns or down from the row
+        above (vMerge) counted once per row, read in one pass (python-docx's ``row.cells``
+        recurses through every row above a merged cell)."""
+        above: dict[int, str] = {}  # grid column → text of the cell there in the row above
+        for tr in tbl.iterchildren(w_tr):
+            budget.check()
+            cells: list[str] = []
+            col = min(max(tr.grid_before, 0), _MAX_GRID)
+            for tc in tr.iterchildren(w_tc):
+                span = min(max(tc.grid_span, 1), _MAX_GRID)  # Word tables have at most 63 columns
+                if tc.vMerge == "continue":
+                    text = above.get(col, "")
+                else:
+                    text = " ".join(t for t in (Paragraph(p, document).text.strip()
+                                                for p in tc.iterchildren(w_p)) if t)
+                for k in range(span):
+                    above[col + k] = text
+                col += span
+                if text and (not cells or cells[-1] != text):  # merged cells repeat
+                    cells.append(text)
+            out.append(" ".join(cells))
+
     def walk(parent: Any) -> None:
         for child in parent.iterchildren():
-            if child.tag == qn("w:p"):
+            budget.check()
+            if child.tag == w_p:
                 out.append(paragraph_text(Paragraph(child, document)))
-            elif child.tag == qn("w:tbl"):
-                for row in Table(child, document).rows:
-                    cells: list[str] = []
-                    for cell in row.cells:
-                        text = " ".join(p.text.strip() for p in cell.paragraphs if p.text.strip())
-                        if text and (not cells or cells[-1] != text):  # merged cells repeat
-                            cells.append(text)
-                    out.append(" ".join(cells))
-            elif child.tag == qn("w:sdt"):
+            elif child.tag == w_tbl:
+                row_texts(child)
+            elif child.tag == w_sdt:
                 content = child.find(qn("w:sdtContent"))
                 if content is not None:
                     walk(content)
@@ -466,8 +651,9 @@ def _join_lines(pages: list[list[_Line]]) -> list[str]:
     return paragraphs
 
 
-def pdf_text(path: Path) -> str:
+def pdf_text(path: Path, budget: _Budget | None = None) -> str:
     """The text of a text PDF as paragraphs (see :func:`_join_lines`), page furniture removed."""
+    budget = budget or _Budget(path, EXTRACT_SECONDS)
     try:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
@@ -489,12 +675,22 @@ def pdf_text(path: Path) -> str:
         if not opened:
             raise ExtractionError(path, "encrypted PDF (password-protected); save an unprotected copy",
                                   code="pdf_encrypted")
+    try:
+        n_pages = len(reader.pages)
+    except Exception as exc:  # a broken page tree
+        raise ExtractionError(path, f"not a readable PDF ({type(exc).__name__}: {exc})",
+                              code="pdf_unreadable") from None
+    if n_pages > MAX_PDF_PAGES:
+        raise ExtractionError(path, f"{n_pages} pages (limit {MAX_PDF_PAGES}); split the file",
+                              code="too_many_pages", pages=f"{n_pages:,}", limit=f"{MAX_PDF_PAGES:,}")
     pages: list[list[_Line]] = []
     try:
         for number, page in enumerate(reader.pages, 1):
+            budget.check()
             chunks: list[tuple[str, list[float], list[float], float]] = []
 
             def visit(text, cm, tm, font_dict, font_size, _chunks=chunks):  # noqa: ANN001
+                budget.check()  # a page's content stream can be long: the budget holds inside it
                 if text:
                     _chunks.append((text, list(cm), list(tm), float(font_size or 0)))
 
@@ -516,10 +712,17 @@ def pdf_text(path: Path) -> str:
 # --- dispatch --------------------------------------------------------------------------------
 
 
-def extract_text(path: str | Path) -> str:
+def extract_text(path: str | Path, *, budget: float | None = None) -> str:
     """The plain text of a guideline file (.txt .md .docx .pdf), lines as paragraphs or source
-    lines; ExtractionError (a ValueError) naming the file and the reason if it has none."""
+    lines; ExtractionError (a ValueError) naming the file and the reason if it has none.
+
+    Limits (issue 14): the file's size (:data:`MAX_FILE_BYTES`), a .docx package's inflated size
+    and paragraph count, a PDF's page count, the text's length (:data:`MAX_TEXT_CHARS`) and
+    lines (:data:`MAX_LINES`), and *budget* seconds of work (default :data:`EXTRACT_SECONDS`);
+    past one the file is refused with its reason. Radicals and compatibility ideographs in the
+    text are written as the ideographs they stand for (:func:`normalize_compatibility`)."""
     path = Path(path)
+    clock = _Budget(path, EXTRACT_SECONDS if budget is None else budget)
     suffix = path.suffix.lower()
     if suffix not in SOURCE_SUFFIXES:
         raise ExtractionError(
@@ -532,18 +735,37 @@ def extract_text(path: str | Path) -> str:
         raise ExtractionError(path, f"cannot be read ({exc.strerror or exc})", code="unreadable") from None
     if size == 0:
         raise ExtractionError(path, "empty file (0 bytes)", code="empty_file")
+    if size > MAX_FILE_BYTES:
+        raise ExtractionError(path, f"{_mb(size)} (limit {_mb(MAX_FILE_BYTES)}); split the file",
+                              code="too_large", size=_mb(size), limit=_mb(MAX_FILE_BYTES))
+    clock.check()
     try:
         if suffix == ".docx":
-            text = docx_text(path)
+            text = docx_text(path, clock)
         elif suffix == ".pdf":
-            text = pdf_text(path)
+            text = pdf_text(path, clock)
         else:
             text = decode_text(path.read_bytes(), path)
+            _check_length(path, text)
+            clock.check()
             if suffix == ".md":
                 text = markdown_to_text(text)
     except OSError as exc:
         raise ExtractionError(path, f"cannot be read ({exc.strerror or exc})", code="unreadable") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    _check_length(path, text)
+    text = normalize_compatibility(text)
     if not text.strip():
         raise ExtractionError(path, "no text in the file", code="no_text")
+    lines = sum(1 for line in text.split("\n") if line.strip())
+    if lines > MAX_LINES:
+        raise ExtractionError(path, f"{lines:,} paragraphs (limit {MAX_LINES:,}); split the file",
+                              code="too_many_paragraphs", limit=f"{MAX_LINES:,}")
+    clock.check()
     return text
+
+
+def _check_length(path: Path, text: str) -> None:
+    if len(text) > MAX_TEXT_CHARS:
+        raise ExtractionError(path, f"{len(text):,} characters of text (limit {MAX_TEXT_CHARS:,}); split the file",
+                              code="too_much_text", size=f"{len(text):,}", limit=f"{MAX_TEXT_CHARS:,}")

@@ -231,6 +231,9 @@ class _DocumentParser:
         self.record: list[str] = []  # metadata lines, verbatim (Document.record)
         self.open: _Draft | None = None
         self.drafts: list[_Draft] = []
+        # Drafts so far per (section, subsection): an unnumbered paragraph's position in its
+        # container, kept as a running count so parsing stays linear in the number of lines.
+        self.per_container: Counter[tuple[int, int | None]] = Counter()
         # Regulation style: the article (第N條) that following paragraphs and items belong to.
         self.article: _Draft | None = None
         self.last_article = 0
@@ -354,16 +357,13 @@ class _DocumentParser:
         elif number is not None:
             clause_no = number
         else:  # unnumbered: its position among the paragraphs of the current container
-            clause_no = 1 + sum(
-                1
-                for d in self.drafts
-                if (d.section_no, d.subsection_no) == (self.section_no, self.subsection_no)
-            )
+            clause_no = 1 + self.per_container[(self.section_no, self.subsection_no)]
         self.open = _Draft(
             self.section_no, self.section, self.subsection_no, self.subsection,
             clause_no, number is not None, [raw], [body.strip()],
         )
         self.drafts.append(self.open)
+        self.per_container[(self.section_no, self.subsection_no)] += 1
 
     def document(self) -> Document:
         """The document with its metadata lines (call after feeding every line)."""

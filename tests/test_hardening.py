@@ -1,0 +1,229 @@
+"""Issue 14, hardening: hostile files, anonymous uploads, login throttling, security headers and
+input limits. Each test reproduces one finding of the probe (run only against 127.0.0.1).
+
+Files: a paragraph-bomb .docx is refused at once by its paragraph count, a part that inflates
+past the cap by its declared size, an over-large or over-long file of any format by its size,
+text or paragraph count, and extraction has a time budget — each refusal with its code and
+Chinese message, nothing written. Structure-less text parses in linear time. Radicals and
+compatibility ideographs in a text layer (⼀⼯⾒) are read as the ideographs they stand for.
+Law-style files keep their enactment/amendment lines as metadata and their own 第X條 labels.
+
+Web: the login-less app takes no uploads at all; the admin app caps them and cleans Gradio's
+cache; wrong passwords are throttled per client (HTTP 429 + Retry-After, logged); every limit
+of the page holds on the server too; every response carries the security headers. (The browser
+check that the CSP raises no violation on any tab is in test_browser.py.)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.corpus import extract
+from assistant.corpus.errors import MESSAGES, zh
+from assistant.corpus.extract import ExtractionError, extract_text
+from assistant.corpus.store import load_corpus, parse_source
+from assistant.services import add_files
+from tests import hostile_files as hostile
+
+REPO = Path(__file__).resolve().parent.parent
+LAWS = REPO / "evals" / "laws"
+
+
+def _refused(tmp_path: Path, path: Path) -> tuple[str, str]:
+    """Add *path* to an empty scratch corpus (no index); return (code, Chinese message) of the
+    refusal after checking that nothing was written."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir(exist_ok=True)
+    before = sorted(p.name for p in corpus.iterdir())
+    report = add_files([path], corpus_dir=corpus, sync=False)
+    (result,) = report.files
+    assert result.status == "failed", (result.status, result.error)
+    assert sorted(p.name for p in corpus.iterdir()) == before  # nothing stored, no sidecar, no ids
+    assert result.code in MESSAGES, result.code
+    return result.code, zh(result.code, **result.values)
+
+
+# --- 1. the paragraph bomb and other oversized files ---------------------------------------------
+
+
+def test_paragraph_bomb_docx_is_refused_at_once(tmp_path):
+    bomb = hostile.paragraph_bomb_docx(tmp_path / "bomb.docx")
+    assert bomb.stat().st_size < 300_000  # 246 KB on disk, 72 MB of XML inside
+    started = time.monotonic()
+    code, message = _refused(tmp_path, bomb)
+    print(f"paragraph bomb refused in {time.monotonic() - started:.2f} s: {message}")
+    assert code == "docx_too_large" and "MB" in message  # by the declared size: nothing inflated
+    # a smaller bomb (3.6 MB of XML, under the part limit) is refused by its paragraph count,
+    # streamed: the count stops at the limit
+    code, message = _refused(tmp_path, hostile.paragraph_bomb_docx(tmp_path / "bomb2.docx", 100_000))
+    assert code == "too_many_paragraphs"
+    assert f"{extract.MAX_XML_PARAGRAPHS:,}" in message and "分成" in message
+
+
+def test_docx_part_that_inflates_past_the_cap_is_refused_unread(tmp_path, monkeypatch):
+    big = hostile.big_paragraph_docx(tmp_path / "big.docx", chars=8_000_000)  # 24 MB of XML
+    assert big.stat().st_size < 200_000
+    # never parsed: the declared size of word/document.xml is enough
+    monkeypatch.setattr("docx.Document", lambda *a, **k: pytest.fail("the package was opened"))
+    code, message = _refused(tmp_path, big)
+    assert code == "docx_too_large" and "MB" in message
+
+
+def test_docx_numbering_without_resolving_each_paragraphs_style(tmp_path, monkeypatch):
+    """The bomb's cost was python-docx's ``paragraph.style`` looking up the default style per
+    paragraph; numbering inherited from a style is still written out without it."""
+    import docx
+    from docx.text.paragraph import Paragraph
+
+    d = docx.Document()
+    d.add_paragraph("測試縣村級檔案管理辦法")
+    d.add_paragraph("一、總則")
+    for text in ("各村應當建立檔案室。", "村檔案由村文書負責管理。", "每年年底整理歸檔。"):
+        d.add_paragraph(text, style="List Number")
+    d.save(str(tmp_path / "list.docx"))
+    monkeypatch.setattr(Paragraph, "style", property(lambda self: pytest.fail("per-paragraph style lookup")))
+    assert extract_text(tmp_path / "list.docx").splitlines() == [
+        "測試縣村級檔案管理辦法", "一、總則", "1.各村應當建立檔案室。", "2.村檔案由村文書負責管理。", "3.每年年底整理歸檔。",
+    ]
+
+
+def test_long_vertical_merge_in_a_table_is_read_in_one_pass(tmp_path):
+    """python-docx resolves a continued merged cell by recursing through every row above it:
+    3,000 rows overflowed the stack (RecursionError, an unexplained crash of the upload)."""
+    path = hostile.vmerge_table_docx(tmp_path / "table.docx", rows=3000)
+    lines = extract_text(path).splitlines()
+    assert lines[:4] == ["測試縣表格管理辦法", "一、總則", "1、本辦法適用於全縣。", "類別甲 第1項"]
+    assert lines[-1] == "類別甲 第3000項" and len(lines) == 3003  # the merged cell repeats per row
+
+
+@pytest.mark.parametrize("kind", ["txt", "md", "docx", "pdf"])
+def test_extraction_has_a_time_budget(tmp_path, kind):
+    lines = ["測試縣村級檔案管理辦法", "一、總則", "1、各村應當建立檔案室。"]
+    path = tmp_path / f"slow.{kind}"
+    if kind == "docx":
+        hostile.text_docx(path, lines)
+    elif kind == "pdf":
+        hostile.text_layer_pdf(path, lines)
+    else:
+        path.write_text("\n".join(lines), encoding="utf-8")
+    assert "1、各村應當建立檔案室。" in extract_text(path)  # within the default budget
+    with pytest.raises(ExtractionError) as err:
+        extract_text(path, budget=0.0)
+    assert err.value.code == "extract_timeout" and "秒" in zh(err.value.code, **err.value.values)
+
+
+def test_caps_hold_for_every_format(tmp_path):
+    huge = tmp_path / "huge.pdf"
+    with huge.open("wb") as fh:  # sparse: 1 byte over the cap costs no disk
+        fh.truncate(extract.MAX_FILE_BYTES + 1)
+    assert _refused(tmp_path, huge)[0] == "too_large"
+
+    many_lines = tmp_path / "lines.txt"
+    many_lines.write_text("各村應當建立檔案室。\n" * (extract.MAX_LINES + 1), encoding="utf-8")
+    assert _refused(tmp_path, many_lines)[0] == "too_many_paragraphs"
+
+    long_text = tmp_path / "long.md"
+    long_text.write_text("# 測試\n\n" + "各村應當建立檔案室。" * (extract.MAX_TEXT_CHARS // 10 + 1), encoding="utf-8")
+    assert _refused(tmp_path, long_text)[0] == "too_much_text"
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(extract.MAX_PDF_PAGES + 1):
+        writer.add_blank_page(100, 100)
+    with (tmp_path / "pages.pdf").open("wb") as fh:
+        writer.write(fh)
+    assert _refused(tmp_path, tmp_path / "pages.pdf")[0] == "too_many_pages"
+
+
+# --- 2. structure-less text: linear parsing, and a 6 MB file is refused --------------------------
+
+
+def _parse_seconds(text: str) -> float:
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        parse_source(text, "flat.txt", [{"id": "d9"}])
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def test_structure_less_text_parses_in_linear_time():
+    """Each unnumbered paragraph used to count all earlier paragraphs (quadratic: 2 MB ≈ 11–24 s)."""
+    small, large = hostile.flat_text(150_000), hostile.flat_text(600_000)  # 1,240 and 4,960 lines
+    t_small, t_large = _parse_seconds(small), _parse_seconds(large)
+    print(f"flat text: {t_small:.3f} s for 150 KB, {t_large:.3f} s for 600 KB")
+    assert t_large < 6 * t_small + 0.05, (t_small, t_large)  # 4× the lines: ~4× the time, not ~16×
+
+
+def test_six_megabyte_structure_less_file_is_refused(tmp_path):
+    flat = tmp_path / "flat.txt"
+    flat.write_text(hostile.flat_text(6_000_000), encoding="utf-8")
+    code, message = _refused(tmp_path, flat)
+    assert code == "too_much_text" and "分成" in message
+
+
+def test_markdown_inline_rules_take_linear_time():
+    """The lazy inline patterns rescanned the rest of the line from every opener: 60,000
+    characters of 「*a 」 took 25 s, a 1 MB line would take hours."""
+    from assistant.corpus.extract import markdown_to_text
+
+    started = time.perf_counter()
+    for piece in ("*a ", "__a ", "~~a ", "[a", "<a", "![a](", "<!--a", "# " + " " * 50):
+        markdown_to_text(piece * (200_000 // len(piece)))
+    assert time.perf_counter() - started < 10  # linear: ~1 s in all; quadratic: hours
+    assert markdown_to_text("## 一、總則 ##\n**粗**、*斜*、~~刪~~、[連結](http://x)、<b>b</b><!-- 註 -->") == (
+        "一、總則\n粗、斜、刪、連結、b")
+
+
+# --- 7. radicals and compatibility ideographs in a text layer ------------------------------------
+
+RADICAL_LINES = ["關于做好防護⼯作的意⾒", "⼀、總體要求", "1、各單位要落實防護責任,做到「早發現、早報告」。",
+                 "⼆、⼯作措施", "1、加強監測,每⽇報告⼀次(節假日照常)。"]
+
+
+@pytest.mark.parametrize("kind", ["txt", "md", "docx", "pdf"])
+def test_radicals_in_the_text_layer_become_ideographs(tmp_path, kind):
+    path = tmp_path / f"radicals.{kind}"
+    if kind == "pdf":
+        hostile.text_layer_pdf(path, RADICAL_LINES)
+    elif kind == "docx":
+        hostile.text_docx(path, RADICAL_LINES)
+    else:
+        path.write_text("\n\n".join(RADICAL_LINES), encoding="utf-8")
+    text = extract_text(path)
+    assert not any("\u2e80" <= ch <= "\u2fdf" for ch in text), text
+    docs, clauses = parse_source(text, path.name, [{"id": "d9"}])
+    assert docs[0].title == "關于做好防護工作的意見"
+    assert [(c.section, c.text) for c in clauses] == [
+        ("一、總體要求", "各單位要落實防護責任,做到「早發現、早報告」。"),  # full-width punctuation kept
+        ("二、工作措施", "加強監測,每日報告一次(節假日照常)。"),
+    ]
+
+
+def test_normalisation_keeps_what_the_parser_relies_on():
+    kept = "(一)第1條:「甲」、乙;丙!?１２３ＡＢ~〔2010〕①⑵㎡"
+    assert extract.normalize_compatibility(kept) == kept
+    assert extract.normalize_compatibility("⼀⼆⼯⾒⽇\uf9d1\u2f08") == "一二工見日六人"
+
+
+def test_seed_clauses_are_unchanged():
+    """The seed record's clauses (labels, text, ids) do not move with any of the above."""
+    import hashlib
+
+    seed = load_corpus(REPO / "corpus")
+    assert len(seed.clauses) == 93
+    for passages, want in ((seed.clauses, SEED_CLAUSES), (seed.records, SEED_RECORDS)):
+        digest = json.dumps([(c.id, c.label, c.text) for c in passages], ensure_ascii=False)
+        assert hashlib.sha256(digest.encode()).hexdigest() == want
+
+
+# sha256 of [(id, label, text)] of the seed's clauses and records, as parsed before issue 14
+SEED_CLAUSES = "a6af781333497109ec1aeb15790fe62b4b443b825b38fe0409006a457d0ab41d"
+SEED_RECORDS = "5c7615ba595bae9d1a6a88f8e27c98b0087a62bf9a8e1bddf1aeed89206791f9"
+
