@@ -212,6 +212,77 @@ def test_normalisation_keeps_what_the_parser_relies_on():
     assert extract.normalize_compatibility("⼀⼆⼯⾒⽇\uf9d1\u2f08") == "一二工見日六人"
 
 
+# --- 8. law-style files: enactment and amendment lines, the document's own 第X條 ------------------
+
+
+def _law(name: str):
+    path = next(LAWS.glob(f"{name}*.md"))
+    docs, clauses = parse_source(extract_text(path), path.name, [{"id": "d9"}])
+    return docs[0], {c.id: c for c in clauses}
+
+
+def _record_text(doc) -> str:
+    """The document's 「文件資訊」 passage, as indexed and cited."""
+    from assistant.corpus.parse import document_records
+
+    return document_records([doc], 0)[0].text
+
+
+def test_law_enactment_and_amendment_lines_become_metadata():
+    doc, _ = _law("工会法")
+    assert doc.date == "2021-12-24"  # the version in force: the latest amendment
+    assert doc.history == (
+        ("1992-04-03", "第七届全国人民代表大会第五次会议通过"),
+        ("2001-10-27", "第九届全国人民代表大会常务委员会第二十四次会议《关于修改〈中华人民共和国工会法〉的决定》第一次修正"),
+        ("2009-08-27", "第十一届全国人民代表大会常务委员会第十次会议《关于修改部分法律的决定》第二次修正"),
+        ("2021-12-24", "第十三届全国人民代表大会常务委员会第三十二次会议《关于修改〈中华人民共和国工会法〉的决定》第三次修正"),
+    )
+    assert "1992年4月3日 第七届全国人民代表大会第五次会议通过" in doc.record  # cited verbatim
+    card = _record_text(doc)
+    assert "日期:2021年12月24日" in card and "1992年4月3日 第七届全国人民代表大会第五次会议通过" in card
+    doc, _ = _law("慈善法")
+    assert doc.date == "2023-12-29" and [d for d, _ in doc.history] == ["2016-03-16", "2023-12-29"]
+    doc, _ = _law("公务员法")
+    assert doc.date == "2018-12-29" and doc.history[-1] == ("2018-12-29", "第十三届全国人民代表大会常务委员会第七次会议修订")
+
+
+def test_one_line_enactment_note_in_parentheses():
+    text = (
+        "中华人民共和国测试法\n"
+        "(2016年3月16日第十二届全国人民代表大会第四次会议通过　根据2023年12月29日第十四届全国人民代表大会"
+        "常务委员会第七次会议《关于修改〈中华人民共和国测试法〉的决定》修正)\n"
+        "第一章 总则\n第一条 为了规范测试工作,制定本法。\n第二条 本法自2024年1月1日起施行。\n"
+    )
+    docs, clauses = parse_source(text, "测试法.txt", [{"id": "d9"}])
+    assert docs[0].date == "2023-12-29"
+    assert [d for d, _ in docs[0].history] == ["2016-03-16", "2023-12-29"]
+    assert docs[0].history[1][1].endswith("修正") and len(clauses) == 2
+    assert clauses[1].text == "本法自2024年1月1日起施行。"  # a sentence naming a date stays a clause
+
+
+def test_law_metadata_detected_for_the_sidecar():
+    from assistant.corpus.metadata import detect_metadata
+
+    path = next(LAWS.glob("工会法*.md"))
+    meta = detect_metadata(extract_text(path).splitlines())
+    assert (meta["title"], meta["date"]) == ("中华人民共和国工会法", "2021-12-24")
+
+
+def test_article_labels_keep_the_documents_numeral_and_script():
+    _, by_id = _law("工会法")
+    c = by_id["d9-s2-c11"]
+    assert c.ref == "第十一条" and c.label == "《中华人民共和国工会法》第二章 工会组织 › 第十一条"
+    docs, clauses = parse_source(
+        "测试办法\n第一章 总则\n第一节 一般规定\n第1条 为了测试,制定本办法。\n第17条 本办法自发布之日起施行。\n",
+        "办法.txt", [{"id": "d9"}])
+    assert [c.ref for c in clauses] == ["第1条", "第17条"]
+    assert clauses[0].subsection == "第一节 一般规定"  # 节 as printed, not 節
+    docs, clauses = parse_source("測試辦法\n第一條 為了測試,制定本辦法。\n第十二條 本辦法自發布之日起施行。\n",
+                                 "辦法.txt", [{"id": "d9"}])
+    assert [c.ref for c in clauses] == ["第一條", "第十二條"]
+    assert [c.id for c in clauses] == ["d9-s1-c1", "d9-s1-c12"]  # ids stay numeric
+
+
 def test_seed_clauses_are_unchanged():
     """The seed record's clauses (labels, text, ids) do not move with any of the above."""
     import hashlib

@@ -449,7 +449,8 @@ def test_articles_traditional_with_cross_references() -> None:
     by_id = {c.id: c for c in clauses}
     assert list(by_id) == ["d9-s1-c1", "d9-s1-c2", "d9-s2-c3", "d9-s2-c4", "d9-s2-c5", "d9-s2-c17", "d9-s2-c18"]
     assert by_id["d9-s1-c1"].section == "第一章 總則"
-    assert by_id["d9-s2-c3"].label == "《關于規范村級組織運轉的辦法》第二章 任職管理 › 第3條"
+    # the article keeps its own numeral and script (issue 14): 第三條, not 第3條
+    assert by_id["d9-s2-c3"].label == "《關于規范村級組織運轉的辦法》第二章 任職管理 › 第三條"
     assert by_id["d9-s2-c3"].text == "村黨組織書記任期五年。任滿兩屆的應當交流,具體辦法依照第十七條規定執行。"
     assert by_id["d9-s2-c4"].text == "村級組織應當履行下列職責:(一)宣傳黨的路線方針政策;(二)按照本辦法第三條規定做好換屆工作。"
     assert by_id["d9-s2-c5"].text == "違反本辦法第四條的,予以批評教育。第三條規定的情形除外。"
@@ -462,7 +463,7 @@ def test_articles_simplified_without_chapters() -> None:
     assert docs[0].title == "村务公开管理规定"
     assert [(c.id, c.clause_no) for c in clauses] == [("d9-s1-c1", 1), ("d9-s1-c2", 2), ("d9-s1-c3", 3)]
     assert clauses[1].text == "村务公开每季度至少一次,依照第五条规定的程序进行。"
-    assert clauses[1].label == "《村务公开管理规定》 › 第2條"
+    assert clauses[1].label == "《村务公开管理规定》 › 第二条"
 
 
 # --- text formats ------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from assistant.corpus.parse import (
     _is_preamble_prose,
     clean_text,
     cn_numeral,
+    enactment_events,
+    is_enactment,
 )
 
 # --- metadata detection ------------------------------------------------------------------------
@@ -109,6 +111,10 @@ def detect_metadata(lines: list[str]) -> dict[str, str | None]:
             if m := PUBLISHED_RE.search(line):
                 meta["date"] = _iso(int(m["y"]), int(m["m"]), int(m["d"]))
                 break
+        else:  # a law: the version in force dates from its latest enactment or amendment note
+            events = [e for line in header + trailer if is_enactment(line) for e in enactment_events(line)]
+            if events:
+                meta["date"] = max(date for date, _ in events)
     signatures = [ln for ln in trailer if ISSUER_RE.match(re.sub(r"\s+", "", ln))]
     if signatures:
         meta["issuer"] = clean_text(signatures[-1])
@@ -124,7 +130,7 @@ def detect_metadata(lines: list[str]) -> dict[str, str | None]:
                 runs.append([])
                 continue
         if (
-            DOC_NUMBER_RE.search(line) or _date_of(line) or STATUS_RE.match(line)
+            DOC_NUMBER_RE.search(line) or _date_of(line) or STATUS_RE.match(line) or is_enactment(line)
             or _WEB_HEADER_RE.search(line) or line.endswith((":", ":")) or len(line) > 80
         ):
             if m := STATUS_RE.match(line):

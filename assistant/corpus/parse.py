@@ -87,8 +87,8 @@ CLAUSE_RE = re.compile(r"^(?P<num>\d{1,2})[、.．](?!\d)(?P<body>.+)$")
 # (clause). Numbers in Chinese (up to 百) or Arabic digits.
 _ART_NUM = "[〇零一二三四五六七八九十百两兩]+|\\d{1,3}"
 CHAPTER_RE = re.compile(rf"^第(?P<num>{_ART_NUM})章(?P<rest>.*)$")
-PART_RE = re.compile(rf"^第(?P<num>{_ART_NUM})[節节](?P<rest>.*)$")
-ARTICLE_RE = re.compile(rf"^第(?P<num>{_ART_NUM})[條条](?P<sep>[\s\u3000::、.．]*)(?P<body>.*)$")
+PART_RE = re.compile(rf"^第(?P<num>{_ART_NUM})(?P<unit>[節节])(?P<rest>.*)$")
+ARTICLE_RE = re.compile(rf"^第(?P<num>{_ART_NUM})(?P<unit>[條条])(?P<sep>[\s\u3000::、.．]*)(?P<body>.*)$")
 # What follows 「第十七條」 directly when it is a reference, not a heading: 「第十七條規定的」,
 # 「第三條第二款」, 「第五條、第六條」 (a heading puts a space or a colon after the number).
 _HEAD_STRIP = " \u3000::"  # between 「第三章」 and its name
@@ -104,6 +104,24 @@ TRAILER_RE = re.compile(
     rf"|^\d{{4}}年\d{{1,2}}月\d{{1,2}}日$"
     rf"|^[{_CN_DIGITS}]{{4}}年[{_CN_DIGITS}]{{1,2}}月[{_CN_DIGITS}]{{1,3}}日$"
 )
+# A law's enactment and amendment notes, one per line or several in one parenthesised line:
+# 「1992年4月3日 第七届全国人民代表大会第五次会议通过」, 「(2016年3月16日第十二届…通过　根据2023年
+# 12月29日…《关于修改〈…〉的决定》修正)」. A line is such a note when it starts with a date and ends
+# with what happened on it (通过/修正/修订, or the 公布/施行 that may follow), with no sentence in
+# it — 「本法自2016年9月1日起施行。」 is a clause.
+_NOTE_DATE = (
+    r"(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+    r"|[〇○零一二三四五六七八九]{4}\s*年\s*[一二三四五六七八九十]{1,2}\s*月\s*[一二三四五六七八九十]{1,3}\s*日)"
+)
+_NOTE_EVENT = "通过|通過|修正|修订|修訂"
+ENACTMENT_RE = re.compile(
+    rf"^(?:根据|根據)?\s*{_NOTE_DATE}[^。]*?(?:{_NOTE_EVENT}|公布|公佈|施行)$"
+)
+_EVENT_RE = re.compile(
+    rf"(?:根据|根據)?\s*(?P<date>{_NOTE_DATE})\s*(?P<what>[^。]*?(?:{_NOTE_EVENT}))"
+)
+_NOTE_BRACKETS = "()\uff08\uff09[]【】〔〕 \u3000"
+_CN_YEAR_DIGITS = {ch: str(i) for i, ch in enumerate("〇一二三四五六七八九")} | {"○": "0", "零": "0"}
 # A signature: a short organisation name on its own line (「中共云和縣委」), no punctuation.
 SIGNATURE_RE = re.compile(
     rf"^[{_CJK}]{{2,24}}(委|委員會|委员会|政府|總會|总会|辦公室|办公室|機關|机关|局|廳|厅|部)$"
@@ -171,6 +189,34 @@ def _is_preamble_prose(line: str) -> bool:
     return line.endswith((":", ":")) and len(line) > ADDRESSEE_MAX_LEN
 
 
+def is_enactment(line: str) -> bool:
+    """A law's enactment/amendment note (see :data:`ENACTMENT_RE`)."""
+    return bool(ENACTMENT_RE.match(line.strip(_NOTE_BRACKETS)))
+
+
+def note_date(text: str) -> str | None:
+    """「1992年4月3日」, 「二〇一八年十二月二十九日」 → ISO date (None if not a valid date)."""
+    import datetime
+
+    m = re.fullmatch(r"(?P<y>\S{4})年(?P<m>\S{1,2})月(?P<d>\S{1,3})日", re.sub(r"\s+", "", text))
+    if not m:
+        return None
+    try:
+        year = int(m["y"]) if m["y"].isdigit() else int("".join(_CN_YEAR_DIGITS[c] for c in m["y"]))
+        return datetime.date(year, to_number(m["m"]), to_number(m["d"])).isoformat()
+    except (KeyError, ValueError):
+        return None
+
+
+def enactment_events(line: str) -> list[tuple[str, str]]:
+    """(ISO date, what happened) of each 通过/修正/修订 in an enactment note, in order."""
+    out = []
+    for m in _EVENT_RE.finditer(line.strip(_NOTE_BRACKETS)):
+        if date := note_date(m["date"]):
+            out.append((date, " ".join(m["what"].split())))
+    return out
+
+
 def _is_trailer(line: str) -> bool:
     """A line of the closing block (signature, date, 主題詞, 印發): never a sentence, so
     「本意見自印發之日起施行。」 stays a clause."""
@@ -217,6 +263,7 @@ class _Draft:
     numbered: bool
     lines: list[str]  # verbatim source lines
     pieces: list[str]  # body text per line, before cleaning
+    printed: str | None = None  # an article's number as printed: 「第十一条」
 
 
 class _DocumentParser:
@@ -229,6 +276,7 @@ class _DocumentParser:
         self.subsection: str | None = None
         self.in_trailer = False
         self.record: list[str] = []  # metadata lines, verbatim (Document.record)
+        self.history: list[tuple[str, str]] = []  # enactment/amendment events (Document.history)
         self.open: _Draft | None = None
         self.drafts: list[_Draft] = []
         # Drafts so far per (section, subsection): an unnumbered paragraph's position in its
@@ -244,6 +292,11 @@ class _DocumentParser:
             self.open = None  # a blank line ends a paragraph
         elif self.in_trailer:
             self.record.append(raw)
+            self.history += enactment_events(line) if is_enactment(line) else []
+        elif is_enactment(line) and not (self.open and self._continues(line)):
+            self.open = None  # a law's 「…通过」「…修正」 note: the document's history, not a clause
+            self.record.append(raw)
+            self.history += enactment_events(line)
         elif m := SECTION_RE.match(line):
             self._start_section(m, raw)
         elif (m := CHAPTER_RE.match(line)) and self._is_heading(m):
@@ -297,7 +350,7 @@ class _DocumentParser:
 
     def _start_part(self, m: re.Match[str], raw: str) -> None:
         self.subsection_no = to_number(m["num"])
-        self.subsection = f"第{m['num']}節 {clean_text(m['rest'].strip(_HEAD_STRIP))}".rstrip()
+        self.subsection = f"第{m['num']}{m['unit']} {clean_text(m['rest'].strip(_HEAD_STRIP))}".rstrip()
         self.open = self.article = None
 
     def _start_article(self, m: re.Match[str], raw: str) -> None:
@@ -306,7 +359,7 @@ class _DocumentParser:
             self.section_no, self.section = 1, ""
             self.subsection_no = self.subsection = None
         self.last_article = number
-        self._new_draft(number, m["body"] or "", raw)
+        self._new_draft(number, m["body"] or "", raw, printed=f"第{m['num']}{m['unit']}")
         self.article = self.open
 
     def _feed_article(self, line: str, raw: str) -> None:
@@ -350,7 +403,8 @@ class _DocumentParser:
             self._new_draft(None, line, raw)
 
     def _new_draft(
-        self, number: int | None, body: str, raw: str, *, subsection_body: bool = False
+        self, number: int | None, body: str, raw: str, *, subsection_body: bool = False,
+        printed: str | None = None,
     ) -> None:
         if subsection_body:
             clause_no = None
@@ -360,14 +414,17 @@ class _DocumentParser:
             clause_no = 1 + self.per_container[(self.section_no, self.subsection_no)]
         self.open = _Draft(
             self.section_no, self.section, self.subsection_no, self.subsection,
-            clause_no, number is not None, [raw], [body.strip()],
+            clause_no, number is not None, [raw], [body.strip()], printed,
         )
         self.drafts.append(self.open)
         self.per_container[(self.section_no, self.subsection_no)] += 1
 
     def document(self) -> Document:
-        """The document with its metadata lines (call after feeding every line)."""
-        return replace(self.doc, record=tuple(line.strip() for line in self.record))
+        """The document with its metadata lines and history (call after feeding every line); a
+        law's date, when nothing else gives one, is its latest enactment or amendment."""
+        history = tuple(sorted(self.history, key=lambda e: e[0]))
+        return replace(self.doc, record=tuple(line.strip() for line in self.record), history=history,
+                       date=self.doc.date or (history[-1][0] if history else None))
 
     def clauses(self, first_order: int) -> list[Clause]:
         return [self._finish(d, first_order + i) for i, d in enumerate(self.drafts)]
@@ -382,7 +439,7 @@ class _DocumentParser:
             label.append(d.subsection)
         if d.clause_no is not None:
             clause_id += f"-c{d.clause_no}"
-            label.append(f"第{d.clause_no}{'條' if d.numbered else '段'}")
+            label.append(d.printed or f"第{d.clause_no}{'條' if d.numbered else '段'}")
         text = clean_text("".join(d.pieces))
         if not text:
             raise ValueError(f"{clause_id}: empty clause text from {d.lines!r}")
@@ -392,7 +449,7 @@ class _DocumentParser:
             subsection_no=d.subsection_no, subsection=d.subsection,
             clause_no=d.clause_no, numbered=d.numbered,
             label=LABEL_SEP.join(label), text=text,
-            original="\n".join(d.lines), order=order,
+            original="\n".join(d.lines), order=order, printed=d.printed,
         )
 
 

@@ -29,6 +29,10 @@ class Document:
     # header, signature, date, 主題詞/印發/份數 trailer. Kept out of the clauses; cited as the
     # document's 「文件資訊」 record (:func:`record_clause`) so 「文號是多少」 has a source.
     record: tuple[str, ...] = ()
+    # A law's enactment and amendment notes (「1992年4月3日 第七届全国人民代表大会第五次会议通过」,
+    # 「根据2023年12月29日…修正」) as (ISO date, what happened), oldest first. The lines themselves
+    # are in ``record``; ``date`` is the latest of them when nothing else gives one.
+    history: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,16 @@ class Clause:
     text: str  # clean body, without number prefix or headings
     original: str  # verbatim source line(s), joined with "\n"
     order: int  # position in corpus order
+    # The article number as the document prints it (「第十一条」, 「第17條」), for articles (第N條)
+    # only; None for the seed's 「1、」 items and paragraphs. The id keeps the number (…-c11).
+    printed: str | None = None
 
     @property
     def ref(self) -> str:
-        """The clause's own reference: 「第6條」, 「第2段」, else its subsection or section heading."""
+        """The clause's own reference: an article's as printed (「第十一条」), 「第6條」, 「第2段」,
+        else its subsection or section heading."""
+        if self.printed:
+            return self.printed
         if self.clause_no is not None:
             return f"第{self.clause_no}{'條' if self.numbered else '段'}"
         return self.subsection or self.section
