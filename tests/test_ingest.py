@@ -342,7 +342,8 @@ def test_dropped_broken_file_is_reported_and_others_still_load(env, added, capsy
         assert any("dropped.pdf" in line and "encrypted" in line for line in report.lines())
         assert not (env["corpus"] / "dropped.pdf.meta.json").exists()
         assert main(["index"]) == 0  # the other documents stay indexed, nothing re-embedded
-        assert "0 added, 0 re-embedded, 0 removed, 48 unchanged" in capsys.readouterr().out
+        # 48 clauses and the two documents' 「文件資訊」 records
+        assert "0 added, 0 re-embedded, 0 removed, 50 unchanged" in capsys.readouterr().out
         assert any("dropped.pdf" in r.getMessage() and "encrypted" in r.getMessage() for r in caplog.records)
     finally:
         bad.unlink()
@@ -359,7 +360,7 @@ def test_dropped_file_and_assistant_index(env, added, capsys) -> None:
     last = json.loads((env["corpus"] / "ids.json").read_text(encoding="utf-8"))["last"]
     try:
         assert main(["index"]) == 0
-        assert "3 added, 0 re-embedded, 0 removed, 48 unchanged" in capsys.readouterr().out
+        assert "4 added, 0 re-embedded, 0 removed, 50 unchanged" in capsys.readouterr().out  # 3 clauses + its record
         corpus = load_corpus(env["corpus"])
         (doc,) = [d for d in corpus.documents if d.source == "規定.txt"]
         assert doc.id == f"d{last + 1}" and doc.title == "村务公开管理规定"
@@ -371,7 +372,7 @@ def test_dropped_file_and_assistant_index(env, added, capsys) -> None:
         dropped.unlink()
         (env["corpus"] / "規定.txt.meta.json").unlink()
     assert main(["index"]) == 0
-    assert "0 added, 0 re-embedded, 3 removed, 48 unchanged" in capsys.readouterr().out
+    assert "0 added, 0 re-embedded, 4 removed, 50 unchanged" in capsys.readouterr().out
 
 
 # --- remove -----------------------------------------------------------------------------------
