@@ -17,6 +17,7 @@ answer accuracy, citation accuracy, refusal precision/recall and enumeration com
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections import defaultdict
@@ -31,6 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from assistant.answering.extractive import Assistant
 from assistant.answering.records import Answer
 from assistant.text import normalize
+
+log = logging.getLogger(__name__)
 
 KS = (1, 3, 5)
 # The per-type table: the first six are the original columns (kept, in order).
@@ -312,8 +315,20 @@ def is_frozen(path: Path | str) -> bool:
 
 def load_items(path: Path | str, sources: GoldSources | None = None) -> list[Item]:
     """Read and validate a JSONL Q&A set; every problem is reported at once (:class:`SetError`,
-    a ValueError listing file:line for each)."""
+    a ValueError listing file:line for each).
+
+    A frozen test set is never edited and its problems are never printed (a message would show
+    a question's gold): a schema problem still refuses it, by count; a gold string the judge
+    cannot find (its question's citation will count as wrong) is only counted, in a warning."""
     items, problems = validate_records(path, sources)
+    if problems and is_frozen(path):
+        unmatched = [p for p in problems if p.check == "gold_not_in_corpus"]
+        if len(unmatched) < len(problems):
+            raise SetError([Problem(str(path), 0, "frozen", f"{len(problems) - len(unmatched)} schema problem(s), "
+                                    "not shown: the set is frozen")])
+        log.warning("%s: %d gold string(s) occur in no passage (not shown: the set is frozen); "
+                    "those questions' citations count as wrong", Path(path).name, len(unmatched))
+        return items
     if problems:
         raise SetError(problems)
     return items

@@ -417,3 +417,25 @@ def test_chart_marks_the_threshold_n_per_bar_and_not_applicable() -> None:
     assert any(t.startswith("n=") for t in texts)
     lines = [ln for ln in right.get_lines() if isinstance(ln, Line2D) and "threshold in use" in str(ln.get_label())]
     assert lines and lines[0].get_xdata()[0] == 0.6
+
+
+def test_a_frozen_set_never_prints_its_gold_and_runs_despite_unmatched_gold(tmp_path, caplog) -> None:
+    import json
+
+    from assistant.evaluation import GoldSources, SetError, load_items
+
+    frozen = tmp_path / "test.jsonl"
+    row = {"id": "q1", "question": "幾年?", "answers": ["10年"], "gold": ["NOT-IN-THE-CORPUS-秘密"],
+           "answerable": True, "type": "fact", "doc": 4}
+    frozen.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    sources = GoldSources(texts=("任滿10年的必須交流",), laws={})
+    assert [i.id for i in load_items(frozen, sources)] == ["q1"]
+    assert "秘密" not in caplog.text and "1 gold string" in caplog.text
+    frozen.write_text(json.dumps({**row, "answers": "10年"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    with pytest.raises(SetError) as err:
+        load_items(frozen, sources)
+    assert "秘密" not in str(err.value) and "frozen" in str(err.value)
+    dev = tmp_path / "dev.jsonl"  # any other set: every problem, with its text
+    dev.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    with pytest.raises(SetError, match="秘密"):
+        load_items(dev, sources)
