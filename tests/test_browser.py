@@ -54,11 +54,27 @@ def browser():
         b.close()
 
 
+def watch_csp(context) -> list[str]:
+    """Every Content-Security-Policy violation in *context*'s pages (issue 14), across
+    navigations: the page reports each ``securitypolicyviolation`` event to the test, and
+    console errors that name the policy count too."""
+    seen: list[str] = []
+    context.expose_binding("__cspViolation", lambda source, v: seen.append(v))
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (e) => window.__cspViolation("
+        "`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));"
+    )
+    context.on("console", lambda m: seen.append(m.text) if "Content Security Policy" in m.text else None)
+    return seen
+
+
 @pytest.fixture
 def page(browser, app):
-    """A fresh session (zh-TW, clipboard allowed) that records every request and dialog."""
+    """A fresh session (zh-TW, clipboard allowed) that records every request, dialog and CSP
+    violation."""
     context = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 1000})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app[0].rstrip("/"))
+    violations = watch_csp(context)
     pg = context.new_page()
     pg.requests, pg.dialogs = [], []
     pg.on("request", lambda r: pg.requests.append(r.url))
@@ -69,6 +85,7 @@ def page(browser, app):
     hosts = {urlparse(u).netloc for u in pg.requests if not u.startswith(("data:", "blob:"))}
     assert hosts <= {urlparse(app[0]).netloc}, f"the page reached out to {hosts}"
     assert pg.dialogs == []
+    assert violations == [], violations
     context.close()
 
 
@@ -172,6 +189,41 @@ def test_browse_search_uses_the_retriever(page):
     assert re.search(r"第四篇", page.locator("#doc-d4 > summary").inner_text())
 
 
+# --- security headers and policy (issue 14) -----------------------------------------------------
+
+
+def test_security_policy_holds_on_every_tab(browser, app):
+    """The app is served with its security headers, and the page works under its CSP: chat with
+    citation cards, 瀏覽條文 (table of contents, search, a deep link), 測驗 — no violation."""
+    from assistant.apps import web
+
+    context = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 1000})
+    violations = watch_csp(context)
+    pg = context.new_page()
+    try:
+        response = pg.goto(app[0])
+        for name, value in web.SECURITY_HEADERS.items():
+            assert response.headers.get(name.lower()) == value, name
+        pg.wait_for_selector("#question textarea")
+        assert "10年" in ask(pg, ROTATION_SIMPLIFIED).locator(".short-answer").inner_text()
+        pg.click("#tab-browse-button")
+        pg.locator("#doc-d4 > summary").click()
+        expect(pg.locator("#clause-d4-s2-c6")).to_be_visible()
+        pg.fill("#browse-query textarea", "纪委书记 任满 交流")
+        pg.keyboard.press("Enter")
+        pg.locator(".search-results li a.clause-link").first.wait_for()
+        pg.click("#tab-quiz-button")
+        pg.click("#quiz-start")
+        expect(pg.locator("#quiz-stem")).not_to_be_empty()
+        pg.click("#quiz-submit")  # unanswered: the tab says so (an inline-styled message)
+        expect(pg.locator("#quiz-feedback")).to_contain_text("請先作答")
+        pg.goto(app[0] + "?clause=d2-s2-ss3-c5")
+        pg.locator("#clause-d2-s2-ss3-c5.is-target").wait_for(state="visible")
+        assert violations == [], violations
+    finally:
+        context.close()
+
+
 # --- the 管理 tab (issue 7): log in, upload a guideline, see it added and answered ---------------
 
 ADMIN_GUIDELINE = """\
@@ -189,6 +241,7 @@ def test_admin_uploads_a_guideline(browser, admin_web_app, tmp_path):
     bad.write_bytes(b"PK\x03\x04 not really a zip" * 40)
     with admin_web_app() as app:
         context = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 1100})
+        violations = watch_csp(context)  # the login page, the 管理 tab and the upload, under the CSP
         pg = context.new_page()
         requests: list[str] = []
         pg.on("request", lambda r: requests.append(r.url))
@@ -221,7 +274,37 @@ def test_admin_uploads_a_guideline(browser, admin_web_app, tmp_path):
             target = pg.locator("#clause-d6-s1-c2.is-target")
             target.wait_for(state="visible")
             assert "不少於30年" in target.inner_text()
+            assert violations == [], violations
         finally:
             context.close()
         hosts = {urlparse(u).netloc for u in requests if not u.startswith(("data:", "blob:"))}
         assert hosts <= {urlparse(app.url).netloc}, f"the page reached out to {hosts}"
+
+
+def test_login_lockout_is_explained_on_the_login_page(browser, admin_web_app):
+    """After LOGIN_FREE_FAILURES wrong passwords the server answers 429; Gradio's login form
+    shows nothing for that, so the page script says why — even the right password waits."""
+    from assistant.apps import web
+
+    with admin_web_app() as app:
+        context = browser.new_context(locale="zh-TW")
+        violations = watch_csp(context)
+        pg = context.new_page()
+        try:
+            pg.goto(app.url)
+
+            def attempt(password: str) -> int:
+                pg.locator("input[data-testid=textbox]").fill(app.auth[0])
+                pg.locator("input[type=password]").fill(password)
+                with pg.expect_response(lambda r: r.url.rstrip("/").endswith("/login")) as info:
+                    pg.locator("input[type=password]").press("Enter")
+                return info.value.status
+
+            assert [attempt("wrong") for _ in range(web.LOGIN_FREE_FAILURES)] == [400] * web.LOGIN_FREE_FAILURES
+            assert attempt(app.auth[1]) == 429
+            expect(pg.locator("#login-throttled")).to_contain_text("登入失敗次數過多,請於")
+            expect(pg.locator("#login-throttled")).to_contain_text("秒後再試")
+            assert pg.locator("#tab-admin-button").count() == 0  # still not logged in
+            assert violations == [], violations
+        finally:
+            context.close()

@@ -298,3 +298,191 @@ def test_seed_clauses_are_unchanged():
 SEED_CLAUSES = "a6af781333497109ec1aeb15790fe62b4b443b825b38fe0409006a457d0ab41d"
 SEED_RECORDS = "5c7615ba595bae9d1a6a88f8e27c98b0087a62bf9a8e1bddf1aeed89206791f9"
 
+
+# === the web app =================================================================================
+
+ROTATION = "鄉鎮紀委書記任滿幾年必須交流?"
+
+
+@pytest.fixture(scope="module")
+def public_app(launch_web_app, tmp_path_factory):
+    """The app as `assistant chat` runs it without --auth: no 管理 tab, no upload component."""
+    db = tmp_path_factory.mktemp("hardening-fb") / "fb.sqlite"
+    demo, url = launch_web_app(db)
+    yield demo, url, db
+    demo.close()
+
+
+def _fn(demo, name: str):
+    (fn,) = {f.fn for f in demo.fns.values() if f.name == name}
+    return fn
+
+
+def _cached_files() -> set[Path]:
+    from gradio.utils import get_upload_folder
+
+    root = Path(get_upload_folder())
+    return {p for p in root.rglob("*") if p.is_file()} if root.is_dir() else set()
+
+
+# --- 3. uploads ---------------------------------------------------------------------------------
+
+
+def test_app_without_login_takes_no_uploads(public_app):
+    import httpx
+
+    _, url, _ = public_app
+    before = _cached_files()
+    r = httpx.post(url + "gradio_api/upload", files={"files": ("x.txt", "任意內容".encode() * 10_000)})
+    assert r.status_code == 403 and "不接受上傳" in r.json()["error"], r.text
+    r = httpx.post(url + "gradio_api/component_server", files={"files": ("x.bin", b"\0" * 1000)},
+                   data={"data": "{}"})
+    assert r.status_code == 403
+    assert httpx.get(url + "gradio_api/upload_progress?upload_id=x").status_code == 403
+    assert _cached_files() == before  # nothing stored, nothing to serve back
+
+
+def test_admin_uploads_are_capped_and_removed_once_added(admin_web_app, tmp_path):
+    import httpx
+
+    from assistant.apps import web
+
+    with admin_web_app() as app:
+        assert app.demo.delete_cache == web.CACHE_SWEEP  # Gradio sweeps its cache of old uploads
+        with httpx.Client(base_url=app.url, timeout=60) as http:
+            assert http.post("login", data=dict(zip(("username", "password"), app.auth))).status_code == 200
+            r = http.post("gradio_api/upload", files={"files": ("big.txt", b"x" * (extract.MAX_FILE_BYTES + 1))})
+            assert r.status_code == 413, r.text
+            text = "測試縣村級檔案管理辦法\n第一條 為規范村級檔案管理,制定本辦法。\n第二條 村級會計檔案保管期限不少於30年。\n"
+            r = http.post("gradio_api/upload", files={"files": ("a.txt", text.encode())})
+            assert r.status_code == 200, r.text
+            (cached,) = r.json()
+        assert Path(cached).is_file()
+        result, *_ = _fn(app.demo, "admin_add")([(cached, "村級檔案管理辦法.txt")], "", "", "", "")
+        assert "已加入" in result and "共 2 條" in result
+        assert not Path(cached).exists()  # done with: out of the cache
+        assert (app.corpus / "村級檔案管理辦法.txt").read_text(encoding="utf-8") == text
+
+
+# --- 4. login throttling -------------------------------------------------------------------------
+
+
+def test_login_throttle_backs_off_and_forgives():
+    from assistant.apps.web import LoginThrottle
+
+    now = [0.0]
+    t = LoginThrottle(free=3, lockout=10, max_lockout=25, clock=lambda: now[0])
+    assert [t.failed("a") for _ in range(3)] == [0, 0, 10] and t.retry_after("a") == 10
+    assert t.retry_after("b") == 0  # per client
+    now[0] = 10
+    assert t.retry_after("a") == 0 and t.failed("a") == 20 and t.retry_after("a") == 20
+    now[0] = 30
+    assert t.failed("a") == 25  # capped
+    now[0] = 55
+    t.succeeded("a")
+    assert t.failed("a") == 0  # a success starts over
+    now[0] = 55 + 3601
+    assert [t.failed("a") for _ in range(2)] == [0, 0]  # an hour later old failures are forgotten
+
+
+def test_failed_logins_are_throttled_per_client(launch_web_app, tmp_path, caplog):
+    import httpx
+
+    from assistant.apps import web
+
+    caplog.set_level(logging.INFO, logger="assistant.apps.web")
+    demo, url = launch_web_app(tmp_path / "fb.sqlite", auth=("cadre", "s3cret"))
+    wrong, right = {"username": "cadre", "password": "wrong"}, {"username": "cadre", "password": "s3cret"}
+    try:
+        with httpx.Client(base_url=url) as http:
+            codes = [http.post("login", data=wrong).status_code for _ in range(web.LOGIN_FREE_FAILURES)]
+            assert codes == [400] * web.LOGIN_FREE_FAILURES
+            r = http.post("login", data=right)  # the right password no longer helps
+            assert r.status_code == 429 and "秒後再試" in r.json()["error"]
+            assert 0 < int(r.headers["Retry-After"]) <= web.LOGIN_LOCKOUT
+            assert http.post("login/", data=wrong).status_code == 429
+        # another client (address) is not affected
+        other = httpx.HTTPTransport(local_address="127.0.0.2")
+        with httpx.Client(base_url=url, transport=other) as http:
+            assert http.post("login", data=right).status_code == 200
+        assert any("locked out" in r.getMessage() and "127.0.0.1" in r.getMessage() for r in caplog.records)
+    finally:
+        demo.close()
+
+
+# --- 5. limits hold on the server ------------------------------------------------------------------
+
+
+def test_ask_api_reads_and_echoes_the_question_as_processed(public_app):
+    import httpx
+    from gradio_client import Client
+
+    from assistant.apps import web
+
+    _, url, _ = public_app
+    padded = ROTATION + " " * 20_000
+    got = Client(url, verbose=False).predict(padded, api_name="/ask")
+    assert got["question"] == padded[: web.MAX_QUESTION] and "10年" in got["answer"]
+    assert f"只依前 {web.MAX_QUESTION} 字作答" in got["note"]
+    # 10,000,000 characters (30 MB): refused before Gradio parses the request
+    r = httpx.post(url + "gradio_api/call/ask", json={"data": ["問" * 10_000_000]}, timeout=60)
+    assert r.status_code == 413 and len(r.content) < 1000
+
+
+def test_chat_feedback_and_search_limits_hold_on_the_server(public_app):
+    from assistant.apps import web
+    from assistant.apps.feedback import FeedbackStore
+
+    demo, _, db = public_app
+    *_, (box, chat, records, history) = list(_fn(demo, "respond")(ROTATION + "甲" * 5_000_000, [], {}, []))
+    shown = chat[0]["content"]
+    assert len(shown) < web.MAX_QUESTION + 100 and f"只依前 {web.MAX_QUESTION} 字作答" in chat[-1]["content"]
+    assert len(records[1]["question"]) == web.MAX_QUESTION and len(history[0]) == web.MAX_QUESTION
+    before = len(FeedbackStore(db).all())
+    kept, rows, message = _fn(demo, "on_comment")("意" * 5_000_000, records, {})
+    assert rows == {} and f"最多 {web.MAX_COMMENT} 字" in message and len(FeedbackStore(db).all()) == before
+    kept, rows, message = _fn(demo, "on_comment")("很清楚", records, {})
+    assert message == "意見已記錄,謝謝。" and len(FeedbackStore(db).all()) == before + 1
+    html_out = _fn(demo, "search")("紀委書記 交流" + "乙" * 1_000_000)
+    assert "d4-s2-c6" in html_out and len(html_out) < 20_000
+
+
+def test_admin_fields_and_quiz_answers_are_limited_on_the_server(admin_web_app):
+    from assistant.apps import web
+
+    with admin_web_app() as app:
+        state = sorted(p.name for p in app.corpus.iterdir())
+        for i, (key, (label, limit)) in enumerate(web.ADMIN_FIELDS.items()):
+            fields = ["", "", "", ""]
+            fields[i] = "字" * (limit + 1)
+            result, *rest = _fn(app.demo, "admin_add")([], *fields)
+            assert f"{label}最多 {limit} 字" in result, (key, result)
+        assert sorted(p.name for p in app.corpus.iterdir()) == state
+        start, submit = _fn(app.demo, "on_start"), _fn(app.demo, "on_submit")
+        session = start("all", "cloze", 3)[0]
+        from assistant.apps.quiz_tab import MAX_ANSWER
+
+        out = submit(session, None, "答" * (MAX_ANSWER + 1))
+        assert f"答案最多 {MAX_ANSWER} 字" in out[5] and out[0] is session  # not graded
+
+
+# --- 6. security headers ---------------------------------------------------------------------------
+
+
+def test_every_response_carries_the_security_headers(public_app, launch_web_app, tmp_path):
+    import httpx
+
+    from assistant.apps import web
+
+    _, url, _ = public_app
+    demo, login_url = launch_web_app(tmp_path / "fb.sqlite", auth=("cadre", "s3cret"))
+    try:
+        for base, path in [(url, ""), (url, "config"), (url, "gradio_api/info"), (url, "theme.css"),
+                           (url, "no-such-page"), (url, "gradio_api/upload"), (login_url, ""),
+                           (login_url, "config")]:
+            r = httpx.get(base + path)
+            for name, value in web.SECURITY_HEADERS.items():
+                assert r.headers.get(name) == value, (path, name, r.status_code)
+        assert "frame-ancestors 'self'" in web.CSP and "object-src 'none'" in web.CSP
+    finally:
+        demo.close()

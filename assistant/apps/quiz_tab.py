@@ -28,6 +28,7 @@ ALL_DOCS = "all"
 KIND_CHOICES = [("混合", "mixed"), ("填空", "cloze"), ("單選", "choice"), ("判斷", "truefalse")]
 TRUE_FALSE = [("正確", "正確"), ("錯誤", "錯誤")]
 DEFAULT_N = 5
+MAX_ANSWER = 100  # characters of a typed answer (the box stops there; on_submit enforces it too)
 
 # Inline styles: the tab cannot rely on the app's CSS (web.py owns launch(css=…)). Explicit text
 # colours keep the boxes readable in dark mode too.
@@ -154,7 +155,7 @@ def build_quiz_tab(corpus: Corpus, *, seed: int | None = None) -> None:
         stem = gr.HTML(elem_id="quiz-stem")
         options = gr.Radio([], label="請選擇一項", visible=False, elem_id="quiz-options")
         answer = gr.Textbox(label="請填寫答案", placeholder="例如:10年", visible=False,
-                            elem_id="quiz-answer", max_lines=1)
+                            elem_id="quiz-answer", max_lines=1, max_length=MAX_ANSWER)
         submit = gr.Button("提交答案", variant="primary", elem_id="quiz-submit")
         feedback = gr.HTML(elem_id="quiz-feedback")
         next_btn = gr.Button("下一題", visible=False, elem_id="quiz-next")
@@ -178,6 +179,9 @@ def build_quiz_tab(corpus: Corpus, *, seed: int | None = None) -> None:
         if given is None or not str(given).strip():
             return (s, gr.update(), gr.update(), gr.update(), gr.update(),
                     '<div style="color:#b45309">請先作答再提交。</div>', gr.update())
+        if len(str(given)) > MAX_ANSWER:  # the box stops there; a raw call does not
+            return (s, gr.update(), gr.update(), gr.update(), gr.update(),
+                    f'<div style="color:#b45309">答案最多 {MAX_ANSWER} 字,請精簡後再提交。</div>', gr.update())
         ok = check_answer(it, given)
         shown = given
         if it.kind == "choice" and it.options and given in it.options:

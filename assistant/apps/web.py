@@ -12,15 +12,23 @@
 
 Every string that reaches the browser — questions, answers, corpus text — is HTML-escaped here,
 and the chatbot renders HTML without markdown, so user or corpus text can never become markup.
+Every limit of the page (question, comment, search, 管理 fields) is applied again by its handler,
+and :class:`HTTPGuard` sits in front of Gradio: no upload route without the 管理 tab, bounded
+request bodies, per-client throttling of failed logins, and security headers on every response.
 The module top level stays light (no gradio import): the CLI imports it to build its parser.
 """
 
 import html
 import ipaddress
+import json
 import logging
+import math
 import os
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant import settings as config  # noqa: F401  (sets GRADIO_ANALYTICS_ENABLED=False before gradio loads)
@@ -53,6 +61,49 @@ EXAMPLES = [
 ]
 
 _CN_NUMERALS = "一二三四五六七八九十"
+
+# --- limits the server enforces (issue 14) -------------------------------------------------------
+# The page's own limits (a textbox's max_length) hold in the browser only: a raw queue or API call
+# skips them, so every handler applies them again here.
+MAX_QUESTION = 500  # characters of a question (chat and /ask); the rest is not read
+MAX_COMMENT = 1000  # characters of a feedback comment
+MAX_QUERY = 200  # characters of a 瀏覽條文 search
+ADMIN_FIELDS = {"title": ("標題", 200), "issuer": ("發文機關", 100), "date": ("日期", 20),
+                "doc_number": ("文號", 100)}
+MAX_BODY_BYTES = 4 * 2**20  # any request but an upload (a long conversation's chat history fits)
+MAX_UPLOAD_FILES = 20  # files in one upload request (each at most corpus.extract.MAX_FILE_BYTES)
+CACHE_SWEEP = (600, 1800)  # Gradio's delete_cache: every 10 min, uploads older than 30 min
+# Failed logins: LOGIN_FREE_FAILURES in a row from one client, then it waits LOGIN_LOCKOUT
+# seconds, doubled for every further failure up to LOGIN_MAX_LOCKOUT; a success resets.
+LOGIN_FREE_FAILURES = 5
+LOGIN_LOCKOUT = 60.0
+LOGIN_MAX_LOCKOUT = 900.0
+# What every response says about itself. The CSP is as tight as Gradio's page allows: its
+# config and our page script are inline, gr.HTML renders its template through `new Function`
+# ('unsafe-eval'), its components set inline styles, images and fonts come from the app or
+# data:/blob: URLs. What it does hold: nothing is loaded from or fetched at another origin, no
+# plugins, no <base>, forms post only here, and no other site may frame the app.
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "media-src 'self' data: blob:",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "frame-src 'self'",
+    "frame-ancestors 'self'",
+    "form-action 'self'",
+    "base-uri 'self'",
+    "object-src 'none'",
+])
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": CSP,
+}
 
 # --- HTML rendering (pure functions: everything escaped, testable without gradio) ----------
 
@@ -472,6 +523,22 @@ class LiveAssistant:
             log.exception("reloading the corpus failed; still answering from the previous one")
 
 
+def _drop_uploads(uploads: Sequence[Any]) -> None:
+    """Delete uploaded files from Gradio's upload cache once added (only files inside it)."""
+    from gradio.utils import get_upload_folder
+
+    root = Path(get_upload_folder()).resolve()
+    for u in uploads:
+        path = Path(u[0] if isinstance(u, (tuple, list)) else u).resolve()
+        if root in path.parents:
+            try:
+                path.unlink(missing_ok=True)
+                if path.parent != root:
+                    path.parent.rmdir()  # Gradio keeps each upload in a folder of its own
+            except OSError:
+                pass  # not empty, or already gone: the sweep takes care of it
+
+
 def _upload_name(name: str | None, path: str) -> str:
     """The name an upload is stored under: the browser's original file name (control
     characters and path separators dropped), else the uploaded file's own name."""
@@ -625,6 +692,36 @@ HEAD = """
 </script>
 """
 
+# Gradio's login form shows nothing when the server throttles failed logins (HTTP 429), and the
+# login page carries no `head` (Gradio adds it once logged in): HTTPGuard puts this script into
+# the page itself, so the form says why and for how long.
+LOGIN_SCRIPT = """<script>
+(() => {
+  const fetchOriginal = window.fetch;
+  window.fetch = async (...args) => {
+    const response = await fetchOriginal(...args);
+    try {
+      const url = new URL(typeof args[0] === "string" ? args[0] : args[0].url, location.href);
+      if (response.status === 429 && url.pathname.split("/").filter(Boolean).pop() === "login") {
+        const wait = response.headers.get("Retry-After") || "60";
+        const field = document.querySelector("input[type=password]");
+        const where = field && (field.closest("form") || field.parentElement.parentElement);
+        let note = document.getElementById("login-throttled");
+        if (!note && where) {
+          note = document.createElement("p");
+          note.id = "login-throttled";
+          note.setAttribute("role", "alert");
+          note.style.color = "#b91c1c";
+          where.appendChild(note);
+        }
+        if (note) note.textContent = `登入失敗次數過多,請於 ${wait} 秒後再試。`;
+      }
+    } catch (e) {}
+    return response;
+  };
+})();
+</script>"""
+
 
 def theme() -> "gr.themes.Base":
     """System CJK fonts only (no web-font download), a restrained red accent."""
@@ -638,6 +735,21 @@ def theme() -> "gr.themes.Base":
 
 
 # --- the app ----------------------------------------------------------------------------------
+
+
+def clip_question(question: str | None) -> tuple[str, bool]:
+    """The question as processed: stripped, at most :data:`MAX_QUESTION` characters; and
+    whether it was cut."""
+    question = (question or "").strip()
+    return question[:MAX_QUESTION], len(question) > MAX_QUESTION
+
+
+def with_clip_note(answer: "Answer", clipped: bool) -> "Answer":
+    """*answer*, saying in its note that only the question's first characters were read."""
+    if not clipped:
+        return answer
+    note = f"問題超過 {MAX_QUESTION} 字,只依前 {MAX_QUESTION} 字作答。"
+    return replace(answer, note=f"{answer.note} {note}" if answer.note else note)
 
 
 def _rating(liked: Any) -> str | None:
@@ -679,11 +791,13 @@ def build_app(
 
     def ask_api(question: str) -> dict:
         """Answer one question; returns the JSON object of `assistant ask --json`."""
-        return live.assistant.ask(question).to_dict()
+        question = question or ""
+        clipped = len(question) > MAX_QUESTION  # answered and echoed as read: its first characters
+        return with_clip_note(live.assistant.ask(question[:MAX_QUESTION]), clipped).to_dict()
 
     def respond(question: str, chat: list, records: dict, history: list):
         """Stream one turn: the question, a placeholder, the growing short answer, then cards."""
-        question = (question or "").strip()
+        question, clipped = clip_question(question)
         if not question:
             yield gr.skip(), chat, records, history
             return
@@ -709,6 +823,7 @@ def build_app(
                         "請稍後再試;如持續出現,請聯絡管理員。</div>"}
             yield "", chat, records, history
             return
+        answer = with_clip_note(answer, clipped)
         if stream is None and not answer.refused:
             for part in _stream_steps(answer.answer):
                 chat[-1] = {"role": "assistant", "content": render_answer(answer, partial=part)}
@@ -744,6 +859,8 @@ def build_app(
         comment = (comment or "").strip()
         if not comment:
             return gr.skip(), rows, "請先輸入意見內容。"
+        if len(comment) > MAX_COMMENT:  # the box stops at MAX_COMMENT; a raw call does not
+            return gr.skip(), rows, f"意見最多 {MAX_COMMENT} 字(目前 {len(comment)} 字),請精簡後再送出。"
         if not records:
             return gr.skip(), rows, "請先提問,再對回答留言。"
         index = max(records)  # the comment is about the latest answer
@@ -754,7 +871,7 @@ def build_app(
         return ev.value["text"]
 
     def search(query: str) -> str:
-        query = (query or "").strip()
+        query = (query or "").strip()[:MAX_QUERY]
         return render_hits(query, live.assistant.searcher.search(query, k=8) if query else [])
 
     def refresh_toc():
@@ -791,20 +908,20 @@ def build_app(
                 with gr.Row(equal_height=True):
                     box = gr.Textbox(
                         show_label=False, placeholder="輸入問題,按 Enter 送出(繁體或簡體均可)",
-                        max_lines=4, max_length=500, scale=8, elem_id="question", autofocus=True,
+                        max_lines=4, max_length=MAX_QUESTION, scale=8, elem_id="question", autofocus=True,
                     )
                     send = gr.Button("提問", variant="primary", scale=1, elem_id="ask")
                 with gr.Accordion("對最新的回答留言(選填)", open=False, elem_id="feedback-box"):
                     comment = gr.Textbox(
                         show_label=False, placeholder="例如:答案不完整、引用的條文不對……",
-                        lines=2, max_length=1000, elem_id="comment",
+                        lines=2, max_length=MAX_COMMENT, elem_id="comment",
                     )
                     send_comment = gr.Button("送出意見", elem_id="send-comment")
                 status = gr.Markdown(elem_id="feedback-status")
             with gr.Tab("瀏覽條文", id="browse", elem_id="tab-browse"):
                 with gr.Row(equal_height=True):
                     query = gr.Textbox(show_label=False, placeholder="搜尋條文,例如:紀委書記 交流",
-                                       scale=8, elem_id="browse-query")
+                                       max_length=MAX_QUERY, scale=8, elem_id="browse-query")
                     find = gr.Button("搜尋", scale=1, elem_id="browse-search")
                 results = gr.HTML(elem_id="browse-results")
                 toc = gr.HTML(render_toc(corpus), elem_id="toc")
@@ -895,10 +1012,17 @@ def _wire_admin(live: LiveAssistant, ui: dict[str, Any], tab: Any, toc: Any) -> 
         return render_toc(live.corpus) if changed else gr.skip()
 
     def admin_add(files, title, issuer, date, doc_number):
-        changed, html_out = live.add(files or [], title=title or "", issuer=issuer or "",
-                                     date=date or "", doc_number=doc_number or "")
+        fields = dict(title=title or "", issuer=issuer or "", date=date or "", doc_number=doc_number or "")
+        too_long = [(label, limit) for key, (label, limit) in ADMIN_FIELDS.items() if len(fields[key]) > limit]
+        if too_long:  # the boxes stop there; a raw call does not
+            label, limit = too_long[0]
+            return (f'<div class="admin-result failed">{esc(label)}最多 {limit} 字,請縮短後再加入;未加入任何檔案。</div>',
+                    *(gr.skip(),) * 8)
+        changed, html_out = live.add(files or [], **fields)
         docs, target = listing()
         cleared = None if changed else gr.skip()
+        if changed:  # the box is cleared: its uploads are done with (the rest: Gradio's cache sweep)
+            _drop_uploads(files or [])
         return (html_out, docs, target, new_toc(changed), cleared, *(("" if changed else gr.skip()),) * 4)
 
     def admin_ask_remove(target):
@@ -933,6 +1057,210 @@ def _wire_admin(live: LiveAssistant, ui: dict[str, Any], tab: Any, toc: Any) -> 
     tab.select(admin_refresh, None, [ui["docs"], ui["target"]], queue=False, show_progress="hidden", **private)
 
 
+# --- the HTTP guard: uploads, request size, login throttling, security headers (issue 14) -------
+
+
+class LoginThrottle:
+    """Failed logins per client address: after :data:`LOGIN_FREE_FAILURES` failures in a row
+    the client is locked out for :data:`LOGIN_LOCKOUT` seconds, doubling with every further
+    failure (at most :data:`LOGIN_MAX_LOCKOUT`); while locked out every attempt — the right
+    password included — is refused unread. A success resets the client; failures older than
+    an hour are forgotten. Thread-safe; at most *max_clients* addresses are remembered."""
+
+    def __init__(self, free: int = LOGIN_FREE_FAILURES, lockout: float = LOGIN_LOCKOUT,
+                 max_lockout: float = LOGIN_MAX_LOCKOUT, *, clock: Callable[[], float] = time.monotonic,
+                 forget_after: float = 3600.0, max_clients: int = 10_000):
+        self.free, self.lockout, self.max_lockout = free, lockout, max_lockout
+        self.clock, self.forget_after, self.max_clients = clock, forget_after, max_clients
+        self._clients: dict[str, tuple[int, float, float]] = {}  # → (failures, locked until, last failure)
+        self._lock = threading.Lock()
+
+    def _get(self, client: str, now: float) -> tuple[int, float, float]:
+        failures, until, last = self._clients.get(client, (0, 0.0, 0.0))
+        if failures and now - last > self.forget_after and now >= until:
+            self._clients.pop(client, None)
+            return 0, 0.0, 0.0
+        return failures, until, last
+
+    def retry_after(self, client: str) -> float:
+        """Seconds *client* must still wait before its next attempt (0: it may try now)."""
+        with self._lock:
+            now = self.clock()
+            return max(0.0, self._get(client, now)[1] - now)
+
+    def failed(self, client: str) -> float:
+        """Record a failed login; returns the lockout it starts (0 while attempts are free)."""
+        with self._lock:
+            now = self.clock()
+            failures = self._get(client, now)[0] + 1
+            wait = 0.0
+            if failures >= self.free:
+                wait = min(self.lockout * 2 ** (failures - self.free), self.max_lockout)
+            if client not in self._clients and len(self._clients) >= self.max_clients:
+                oldest = min(self._clients, key=lambda c: self._clients[c][2])
+                del self._clients[oldest]
+            self._clients[client] = (failures, now + wait, now)
+            return wait
+
+    def failures(self, client: str) -> int:
+        """Failed logins in a row from *client*."""
+        with self._lock:
+            return self._get(client, self.clock())[0]
+
+    def succeeded(self, client: str) -> None:
+        with self._lock:
+            self._clients.pop(client, None)
+
+
+_UPLOAD_ROUTES = ("/gradio_api/upload", "/gradio_api/upload_progress", "/gradio_api/process_recording")
+
+
+class _Refuse(Exception):
+    """A request refused by the guard before the app saw it (status, Chinese reason)."""
+
+    def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None):
+        super().__init__(reason)
+        self.status, self.reason, self.headers = status, reason, headers or {}
+
+
+class HTTPGuard:
+    """ASGI middleware in front of the Gradio app (:func:`launch` installs it):
+
+    * adds :data:`SECURITY_HEADERS` to every response;
+    * refuses every upload route (and any multipart body but the login form) where the app has
+      no upload component (*uploads* False: the app without the 管理 tab) — Gradio would store
+      what anyone posts in its cache and serve it back from the app's address;
+    * refuses bodies over *max_body* bytes (*max_upload* for an upload), by Content-Length
+      before reading, or by counting a body sent without one;
+    * throttles failed logins per client (:class:`LoginThrottle`): HTTP 429 with Retry-After,
+      each lockout logged, and puts :data:`LOGIN_SCRIPT` into the page so the login form says so.
+    Behind a reverse proxy every client has the proxy's address: the throttle then holds for all."""
+
+    def __init__(self, app: Any, *, uploads: bool, throttle: LoginThrottle, max_body: int = MAX_BODY_BYTES,
+                 max_upload: int = 0):
+        self.app, self.uploads, self.throttle = app, uploads, throttle
+        self.max_body, self.max_upload = max_body, max_upload
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_with_headers(message: dict) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                         for k, v in SECURITY_HEADERS.items() if k.lower().encode("latin-1") not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        respond = send_with_headers
+        if scope.get("method") == "GET" and scope.get("path", "").rstrip("/") == "":
+            respond = self._with_login_script(send_with_headers)
+        try:
+            await self._guarded(scope, receive, respond)
+        except _Refuse as refused:
+            if started:  # the app already answered: nothing more can be said
+                return
+            body = json.dumps({"error": refused.reason}, ensure_ascii=False).encode("utf-8")
+            await send_with_headers({
+                "type": "http.response.start", "status": refused.status,
+                "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()),
+                            *((k.lower().encode(), v.encode()) for k, v in refused.headers.items())],
+            })
+            await send_with_headers({"type": "http.response.body", "body": body})
+
+    async def _guarded(self, scope: dict, receive: Callable, send: Callable) -> None:
+        path = scope.get("path", "").rstrip("/")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        multipart = headers.get("content-type", "").lower().startswith("multipart/")
+        upload = any(path.endswith(route) for route in _UPLOAD_ROUTES)
+        login = scope.get("method") == "POST" and path.endswith("/login")
+        if (upload or (multipart and not login)) and not self.uploads:  # the login page posts a form
+            raise _Refuse(403, "此服務不接受上傳檔案。")
+        limit = self.max_upload if upload else self.max_body
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            raise _Refuse(413, f"請求內容太大(上限 {limit // 2**20} MB)。")
+        if scope.get("method") in ("POST", "PUT", "PATCH") and not length.isdigit():
+            receive = self._counting(receive, limit)
+        if login:
+            await self._login(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _with_login_script(send: Callable) -> Callable:
+        """*send* for the app's page: :data:`LOGIN_SCRIPT` goes in before ``</head>``."""
+        start: dict | None = None
+        chunks: list[bytes] = []
+
+        async def inject(message: dict) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                kind = dict(message.get("headers", [])).get(b"content-type", b"")
+                if not kind.startswith(b"text/html"):
+                    await send(message)
+                    return
+                start = message
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            page = b"".join(chunks).replace(b"</head>", LOGIN_SCRIPT.encode("utf-8") + b"</head>", 1)
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(page)).encode())]})
+            await send({"type": "http.response.body", "body": page})
+
+        return inject
+
+    @staticmethod
+    def _counting(receive: Callable, limit: int) -> Callable:
+        seen = 0
+
+        async def counted() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _Refuse(413, f"請求內容太大(上限 {limit // 2**20} MB)。")
+            return message
+
+        return counted
+
+    async def _login(self, scope: dict, receive: Callable, send: Callable) -> None:
+        client = (scope.get("client") or ("unknown",))[0]
+        wait = self.throttle.retry_after(client)
+        if wait > 0:  # logged when the lockout starts; not per attempt (a flood would flood the log)
+            log.debug("login from %s refused unread: locked out for another %.0f s", client, wait)
+            raise _Refuse(429, f"登入失敗次數過多,請於 {math.ceil(wait)} 秒後再試。",
+                          {"Retry-After": str(math.ceil(wait))})
+
+        async def watch(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if status == 200:
+                    self.throttle.succeeded(client)
+                elif 400 <= status < 500:
+                    lockout = self.throttle.failed(client)
+                    if lockout:
+                        log.warning("failed login from %s (%d in a row): locked out for %.0f s", client,
+                                    self.throttle.failures(client), lockout)
+                    else:
+                        log.info("failed login from %s", client)
+            await send(message)
+
+        await self.app(scope, receive, watch)
+
+
 def launch(
     demo: "gr.Blocks",
     *,
@@ -944,8 +1272,18 @@ def launch(
 ) -> Any:
     """Serve *demo* locally (never a share link), with the theme, CSS and page script. An app
     built with the 管理 tab is only ever served behind a login."""
-    if getattr(demo, "admin", False) and not auth:
+    from starlette.middleware import Middleware
+
+    from assistant.corpus.extract import MAX_FILE_BYTES
+
+    admin = bool(getattr(demo, "admin", False))
+    if admin and not auth:
         raise ValueError("the 管理 (admin) tab adds and removes guidelines: launch it with auth")
+    # Only the 管理 tab takes files: without it no upload route answers (HTTPGuard); with it an
+    # upload is at most MAX_FILE_BYTES per file, and Gradio's cache is swept of old uploads.
+    demo.delete_cache = CACHE_SWEEP
+    guard = Middleware(HTTPGuard, uploads=admin, throttle=LoginThrottle(),
+                       max_upload=MAX_UPLOAD_FILES * MAX_FILE_BYTES if admin else 0)
     return demo.launch(
         server_name=host,
         server_port=port,
@@ -956,7 +1294,8 @@ def launch(
         prevent_thread_lock=prevent_thread_lock,
         quiet=quiet,
         show_error=False,
-        max_file_size="50mb",  # the 管理 tab's uploads; nothing else takes files
+        max_file_size=MAX_FILE_BYTES if admin else 1,
+        app_kwargs={"middleware": [guard]},
         footer_links=["api"],
         theme=theme(),
         css=CSS,
