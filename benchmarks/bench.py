@@ -13,6 +13,10 @@ Writes ``evals/reports/bench.json`` and ``bench.png`` (``--out DIR`` elsewhere) 
   selection). The query-embedding cache is cleared before every question, so every question
   pays its ONNX embedding (repeated questions would otherwise cost ~0 ms).
 * **cold** — wall time of ``assistant ask --json Q`` in a new process (start → answer printed).
+* **hostile** — ``assistant add`` in a new process, into a scratch corpus, on the paragraph-bomb
+  .docx (246 KB, 2,000,000 one-character paragraphs) and on a 6 MB structure-less .txt: wall
+  time, peak RSS, and what it said (issue 14: each must end, refused or parsed, within 30 s);
+  then the parser alone (no limits applied) on 2, 6 and 8 MB of structure-less text.
 * **growth** — SYNTHETIC corpora in temporary directories, never the real index: the 93 real
   clauses plus copies whose text has ~15 % of its characters replaced (so BM25's vocabulary
   grows) and whose vectors are the real clause embeddings plus Gaussian noise, renormalised
@@ -52,7 +56,8 @@ DENSE_K = 50  # dense top-k of the "after" variant (see variant_searcher)
 NOISE_SIGMA = 0.03  # per-dimension noise of synthetic vectors (384 dims → cosine ≈ 0.86)
 CHAR_SWAP = 0.15  # share of CJK characters replaced in a synthetic clause
 RESULT_TAG = "BENCH-RESULT "
-TARGETS = {"warm_p50_ms": 30, "warm_p95_ms": 80, "cold_s": 5, "growth_100k_p50_ms": 150}
+TARGETS = {"warm_p50_ms": 30, "warm_p95_ms": 80, "cold_s": 5, "growth_100k_p50_ms": 150, "hostile_add_s": 30}
+STAGES = ("build", "warm", "cold", "hostile", "growth")
 
 
 # ----------------------------------------------------------------------------- a Chroma server
@@ -383,6 +388,54 @@ def stage_cold(index: Path | None, runs: int) -> dict[str, Any]:
     return out
 
 
+_PEAK = ("import resource, sys; from assistant.apps.cli import main; rc = main(sys.argv[1:]); "
+         "print('PEAK_RSS_MB', round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "
+         "file=sys.stderr); sys.exit(rc)")
+
+
+def stage_hostile(workroot: Path) -> dict[str, Any]:
+    """`assistant add FILE --json` (the CLI's main in a new process, reporting its peak RSS) on
+    hostile files, into a copy of the seed corpus with an empty index; then the parser alone."""
+    from assistant.corpus.store import parse_source
+    from tests import hostile_files as hostile
+
+    workdir = Path(tempfile.mkdtemp(prefix="hostile-", dir=workroot))
+    corpus = workdir / "corpus"
+    corpus.mkdir()
+    for name in ("guidelines.txt", "documents.json"):
+        shutil.copy(REPO / "corpus" / name, corpus / name)
+    env = dict(os.environ, ASSISTANT_CORPUS=str(corpus), ASSISTANT_INDEX=str(workdir / "index"))
+    env.pop("ASSISTANT_CHROMA_URL", None)
+    bomb = hostile.paragraph_bomb_docx(workdir / "bomb.docx")
+    flat = workdir / "flat-6mb.txt"
+    flat.write_text(hostile.flat_text(6_000_000), encoding="utf-8")
+    out: dict[str, Any] = {"load_before": loadavg(), "command": "assistant add FILE --json (new process)"}
+    for key, path in (("docx_bomb", bomb), ("flat_6mb_txt", flat)):
+        t = time.perf_counter()
+        try:
+            r = subprocess.run([sys.executable, "-c", _PEAK, "add", str(path), "--json"], env=env,
+                               capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            out[key] = {"bytes": path.stat().st_size, "error": "still running after 600 s"}
+            continue
+        wall = time.perf_counter() - t
+        files = (json.loads(r.stdout.splitlines()[-1]) if r.stdout.strip() else {}).get("files") or [{}]
+        peak = [ln.split()[-1] for ln in r.stderr.splitlines() if ln.startswith("PEAK_RSS_MB")]
+        out[key] = {"bytes": path.stat().st_size, "seconds": round(wall, 2), "exit": r.returncode,
+                    "status": files[0].get("status"), "code": files[0].get("code"),
+                    "peak_rss_mb": float(peak[0]) if peak else None, "within_30s": wall < 30}
+    out["corpus_unchanged"] = sorted(p.name for p in corpus.iterdir()) == ["documents.json", "guidelines.txt"]
+    parse: dict[str, Any] = {}
+    for mb in (2, 6, 8):
+        text = hostile.flat_text(mb * 1_000_000)
+        t = time.perf_counter()
+        _, clauses = parse_source(text, "flat.txt", [{"id": "d9"}])
+        parse[f"{mb}MB"] = {"seconds": round(time.perf_counter() - t, 2), "clauses": len(clauses)}
+    out["parse_structure_less"] = parse
+    shutil.rmtree(workdir, ignore_errors=True)
+    return out
+
+
 def stage_growth(size: int, mode: str, source_index: Path, questions: list[str], workroot: Path,
                  current_queries: int, timeout: float) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix=f"growth-{size}-{mode}-", dir=workroot))
@@ -439,6 +492,19 @@ def print_report(rep: dict[str, Any]) -> None:
             t.add_row("no-change re-index, in process s", _fmt(b["reindex_s"]))
             t.add_row("no-change `assistant index` (new process) s", _fmt(b["reindex_cli_s"]))
             t.add_row("index on disk MB", _fmt(b["disk_mb"]))
+        con.print(t)
+    h = rep.get("hostile")
+    if h:
+        t = Table(title=f"hostile files: {h['command']}, target ≤ {TARGETS['hostile_add_s']} s each")
+        for col in ("file", "size", "seconds", "peak RSS MB", "result"):
+            t.add_column(col, justify="right")
+        for key, label in (("docx_bomb", "paragraph-bomb .docx"), ("flat_6mb_txt", "structure-less .txt")):
+            r = h.get(key) or {}
+            result = r.get("error") or f"{r.get('status')} ({r.get('code')}), exit {r.get('exit')}"
+            t.add_row(label, f"{r.get('bytes', 0) / 1e6:.2f} MB", _fmt(r.get("seconds")),
+                      _fmt(r.get("peak_rss_mb")), result)
+        for size, r in h["parse_structure_less"].items():
+            t.add_row(f"parser alone, no limits: {size}", "", _fmt(r["seconds"]), "", f"{r['clauses']} clauses")
         con.print(t)
     g = rep.get("growth") or []
     if g:
@@ -518,7 +584,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="smaller run: growth 1k/10k, 40 questions, 1 cold run")
     parser.add_argument("--questions", type=int, default=0, help="dev questions for warm latency (0 = all 127)")
     parser.add_argument("--growth-questions", type=int, default=40, help="questions per growth size")
-    parser.add_argument("--skip", default="", help="comma list of stages to skip: build,warm,cold,growth")
+    parser.add_argument("--skip", default="", help="comma list of stages to skip: " + ",".join(STAGES))
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--out", help="report directory (default evals/reports)")
     parser.add_argument("--case-timeout", type=float, default=3600, help="seconds per growth case")
@@ -531,7 +597,7 @@ def run(args: argparse.Namespace) -> int:
         print(RESULT_TAG + json.dumps(res, ensure_ascii=False), flush=True)
         return 0
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    unknown = skip - {"build", "warm", "cold", "growth"}
+    unknown = skip - set(STAGES)
     if unknown:
         print(f"assistant: error: unknown stage(s) to skip: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
@@ -561,7 +627,7 @@ def run(args: argparse.Namespace) -> int:
     chroma_url = Settings.from_env().chroma_url
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as tmp:
         tmpdir = Path(tmp)
-        index: Path | None = Path(args.index) if args.index else None
+        index: Path | None = Path(args.index) if getattr(args, "index", None) else None  # (tests pass --index)
         if "build" not in skip and not chroma_url:
             print("bench: building the corpus index in a temporary directory …", file=sys.stderr, flush=True)
             rep["build"], index = stage_build(tmpdir)
@@ -571,6 +637,9 @@ def run(args: argparse.Namespace) -> int:
         if "cold" not in skip:
             print(f"bench: cold ask × {cold_runs} …", file=sys.stderr, flush=True)
             rep["cold"] = stage_cold(index, cold_runs)
+        if "hostile" not in skip:
+            print("bench: hostile files (assistant add) …", file=sys.stderr, flush=True)
+            rep["hostile"] = stage_hostile(tmpdir)
         if "growth" not in skip:
             source = index or Settings.from_env().index_dir
             rep["growth"] = []

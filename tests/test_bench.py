@@ -51,3 +51,7 @@ def test_bench_smoke_writes_json_and_png(assistant_instance, index_path: Path, t
     assert g["synthetic"] and g["size"] == g["stored"] == 300 and g["reindex_embedded"] == 0
     assert g["before"]["n"] == g["after"]["n"] == 5
     assert (tmp_path / "bench.png").stat().st_size > 10_000
+    h = rep["hostile"]  # issue 14: `assistant add` refuses both files (times are the benchmark's)
+    assert (h["docx_bomb"]["status"], h["docx_bomb"]["code"]) == ("failed", "docx_too_large")
+    assert (h["flat_6mb_txt"]["status"], h["flat_6mb_txt"]["code"]) == ("failed", "too_much_text")
+    assert h["corpus_unchanged"] and h["parse_structure_less"]["6MB"]["clauses"] > 40_000
