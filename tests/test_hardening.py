@@ -101,16 +101,21 @@ def test_long_vertical_merge_in_a_table_is_read_in_one_pass(tmp_path):
     assert lines[-1] == "類別甲 第3000項" and len(lines) == 3003  # the merged cell repeats per row
 
 
+def _written(path, lines, sep):
+    """*lines* as a file of *path*'s kind: a Word document, a PDF text layer, or text joined by *sep*."""
+    if path.suffix == ".docx":
+        hostile.text_docx(path, lines)
+    elif path.suffix == ".pdf":
+        hostile.text_layer_pdf(path, lines)
+    else:
+        path.write_text(sep.join(lines), encoding="utf-8")
+    return path
+
+
 @pytest.mark.parametrize("kind", ["txt", "md", "docx", "pdf"])
 def test_extraction_has_a_time_budget(tmp_path, kind):
     lines = ["測試縣村級檔案管理辦法", "一、總則", "1、各村應當建立檔案室。"]
-    path = tmp_path / f"slow.{kind}"
-    if kind == "docx":
-        hostile.text_docx(path, lines)
-    elif kind == "pdf":
-        hostile.text_layer_pdf(path, lines)
-    else:
-        path.write_text("\n".join(lines), encoding="utf-8")
+    path = _written(tmp_path / f"slow.{kind}", lines, "\n")
     assert "1、各村應當建立檔案室。" in extract_text(path)  # within the default budget
     with pytest.raises(ExtractionError) as err:
         extract_text(path, budget=0.0)
@@ -189,13 +194,7 @@ RADICAL_LINES = ["關于做好防護⼯作的意⾒", "⼀、總體要求", "1�
 
 @pytest.mark.parametrize("kind", ["txt", "md", "docx", "pdf"])
 def test_radicals_in_the_text_layer_become_ideographs(tmp_path, kind):
-    path = tmp_path / f"radicals.{kind}"
-    if kind == "pdf":
-        hostile.text_layer_pdf(path, RADICAL_LINES)
-    elif kind == "docx":
-        hostile.text_docx(path, RADICAL_LINES)
-    else:
-        path.write_text("\n\n".join(RADICAL_LINES), encoding="utf-8")
+    path = _written(tmp_path / f"radicals.{kind}", RADICAL_LINES, "\n\n")
     text = extract_text(path)
     assert not any("\u2e80" <= ch <= "\u2fdf" for ch in text), text
     docs, clauses = parse_source(text, path.name, [{"id": "d9"}])
