@@ -414,7 +414,7 @@ def stage_hostile(workroot: Path) -> dict[str, Any]:
         t = time.perf_counter()
         try:
             r = subprocess.run([sys.executable, "-c", _PEAK, "add", str(path), "--json"], env=env,
-                               capture_output=True, text=True, timeout=600)
+                               capture_output=True, text=True, timeout=600, check=False)
         except subprocess.TimeoutExpired:
             out[key] = {"bytes": path.stat().st_size, "error": "still running after 600 s"}
             continue

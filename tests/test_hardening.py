@@ -271,12 +271,12 @@ def test_article_labels_keep_the_documents_numeral_and_script():
     _, by_id = _law("工会法")
     c = by_id["d9-s2-c11"]
     assert c.ref == "第十一条" and c.label == "《中华人民共和国工会法》第二章 工会组织 › 第十一条"
-    docs, clauses = parse_source(
+    _, clauses = parse_source(
         "测试办法\n第一章 总则\n第一节 一般规定\n第1条 为了测试,制定本办法。\n第17条 本办法自发布之日起施行。\n",
         "办法.txt", [{"id": "d9"}])
     assert [c.ref for c in clauses] == ["第1条", "第17条"]
     assert clauses[0].subsection == "第一节 一般规定"  # 节 as printed, not 節
-    docs, clauses = parse_source("測試辦法\n第一條 為了測試,制定本辦法。\n第十二條 本辦法自發布之日起施行。\n",
+    _, clauses = parse_source("測試辦法\n第一條 為了測試,制定本辦法。\n第十二條 本辦法自發布之日起施行。\n",
                                  "辦法.txt", [{"id": "d9"}])
     assert [c.ref for c in clauses] == ["第一條", "第十二條"]
     assert [c.id for c in clauses] == ["d9-s1-c1", "d9-s1-c12"]  # ids stay numeric
@@ -433,14 +433,14 @@ def test_chat_feedback_and_search_limits_hold_on_the_server(public_app):
     from assistant.apps.feedback import FeedbackStore
 
     demo, _, db = public_app
-    *_, (box, chat, records, history) = list(_fn(demo, "respond")(ROTATION + "甲" * 5_000_000, [], {}, []))
+    *_, (_box, chat, records, history) = list(_fn(demo, "respond")(ROTATION + "甲" * 5_000_000, [], {}, []))
     shown = chat[0]["content"]
     assert len(shown) < web.MAX_QUESTION + 100 and f"只依前 {web.MAX_QUESTION} 字作答" in chat[-1]["content"]
     assert len(records[1]["question"]) == web.MAX_QUESTION and len(history[0]) == web.MAX_QUESTION
     before = len(FeedbackStore(db).all())
-    kept, rows, message = _fn(demo, "on_comment")("意" * 5_000_000, records, {})
+    _kept, rows, message = _fn(demo, "on_comment")("意" * 5_000_000, records, {})
     assert rows == {} and f"最多 {web.MAX_COMMENT} 字" in message and len(FeedbackStore(db).all()) == before
-    kept, rows, message = _fn(demo, "on_comment")("很清楚", records, {})
+    _kept, rows, message = _fn(demo, "on_comment")("很清楚", records, {})
     assert message == "意見已記錄,謝謝。" and len(FeedbackStore(db).all()) == before + 1
     html_out = _fn(demo, "search")("紀委書記 交流" + "乙" * 1_000_000)
     assert "d4-s2-c6" in html_out and len(html_out) < 20_000
@@ -454,7 +454,7 @@ def test_admin_fields_and_quiz_answers_are_limited_on_the_server(admin_web_app):
         for i, (key, (label, limit)) in enumerate(web.ADMIN_FIELDS.items()):
             fields = ["", "", "", ""]
             fields[i] = "字" * (limit + 1)
-            result, *rest = _fn(app.demo, "admin_add")([], *fields)
+            result, *_ = _fn(app.demo, "admin_add")([], *fields)
             assert f"{label}最多 {limit} 字" in result, (key, result)
         assert sorted(p.name for p in app.corpus.iterdir()) == state
         start, submit = _fn(app.demo, "on_start"), _fn(app.demo, "on_submit")

@@ -83,7 +83,7 @@ LOGIN_MAX_LOCKOUT = 900.0
 # ('unsafe-eval'), its components set inline styles, images and fonts come from the app or
 # data:/blob: URLs. What it does hold: nothing is loaded from or fetched at another origin, no
 # plugins, no <base>, forms post only here, and no other site may frame the app.
-CSP = "; ".join([
+_CSP_DIRECTIVES = (
     "default-src 'self'",
     "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
     "style-src 'self' 'unsafe-inline'",
@@ -97,7 +97,8 @@ CSP = "; ".join([
     "form-action 'self'",
     "base-uri 'self'",
     "object-src 'none'",
-])
+)
+CSP = "; ".join(_CSP_DIRECTIVES)
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "SAMEORIGIN",
@@ -1012,7 +1013,7 @@ def _wire_admin(live: LiveAssistant, ui: dict[str, Any], tab: Any, toc: Any) -> 
         return render_toc(live.corpus) if changed else gr.skip()
 
     def admin_add(files, title, issuer, date, doc_number):
-        fields = dict(title=title or "", issuer=issuer or "", date=date or "", doc_number=doc_number or "")
+        fields = {"title": title or "", "issuer": issuer or "", "date": date or "", "doc_number": doc_number or ""}
         too_long = [(label, limit) for key, (label, limit) in ADMIN_FIELDS.items() if len(fields[key]) > limit]
         if too_long:  # the boxes stop there; a raw call does not
             label, limit = too_long[0]

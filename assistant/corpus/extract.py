@@ -677,7 +677,7 @@ def pdf_text(path: Path, budget: _Budget | None = None) -> str:
                                   code="pdf_encrypted")
     try:
         n_pages = len(reader.pages)
-    except Exception as exc:  # a broken page tree
+    except Exception as exc:  # noqa: BLE001 - a broken page tree
         raise ExtractionError(path, f"not a readable PDF ({type(exc).__name__}: {exc})",
                               code="pdf_unreadable") from None
     if n_pages > MAX_PDF_PAGES:
