@@ -298,7 +298,7 @@ def _check_gold(rec: Record, sources: GoldSources, corpus: Sequence[str], laws: 
         if isinstance(rec.doc, int) and sources.doc_numbers and rec.doc not in sources.doc_numbers:
             bad("unknown_doc", f"doc: no document {rec.doc} in the corpus")
     for g in rec.gold:
-        variants = {normalize(v) for v in (g, _ITEM_NUMBER.sub("", g)) if v.strip()}
+        variants = {normalize(v) for v in (g, without_item_number(g)) if v.strip()}
         if not any(v in t for v in variants for t in texts):
             where = f"the law {rec.doc!r}" if isinstance(rec.doc, str) else "the corpus"
             bad("gold_not_in_corpus", f"gold {g!r} does not occur in {where}")
@@ -350,9 +350,14 @@ def missing_items(text: str, needles: Iterable[str]) -> tuple[str, ...]:
 _ITEM_NUMBER = re.compile(r"^\s*(?:[0-9]+[、.]|[((][一二三四五六七八九十0-9]+[))]|[一二三四五六七八九十]+、)")
 
 
+def without_item_number(text: str) -> str:
+    """*text* without a leading printed item number (「1、」, 「(三)」, 「二、」)."""
+    return _ITEM_NUMBER.sub("", text)
+
+
 def holds_gold(text: str, gold: Iterable[str]) -> bool:
     """Does a clause's *text* hold a gold passage (its item number, if printed, set aside)?"""
-    return contains_any(text, [g for p in gold for g in {p, _ITEM_NUMBER.sub("", p)} if g])
+    return contains_any(text, [g for p in gold for g in {p, without_item_number(p)} if g])
 
 
 def judge(item: Item, answer: Answer) -> Outcome:

@@ -58,6 +58,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from assistant.evaluation import without_item_number
+
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus" / "guidelines.txt"
 EXTRA = REPO.parent / "shared" / "corpus-extra"
@@ -84,9 +86,6 @@ def _t2s() -> Any:
     return opencc.OpenCC("t2s")
 
 
-_ITEM_NUMBER = re.compile(r"^\s*(?:[0-9]+[、.]|[((][一二三四五六七八九十0-9]+[))]|[一二三四五六七八九十]+、)")
-
-
 @cache
 def norm_forms(text: str) -> tuple[str, str]:
     """(plain, page-numbers-removed) comparable forms of *text* (see the module docstring)."""
@@ -98,7 +97,7 @@ def hits(passage: str, gold: Sequence[str]) -> bool:
     """A gold copied with its printed item number (「1、落實領導責任。」) hits a passage without it
     too — ours cite clause text, whose number is in the label — for every pipeline alike."""
     p = norm_forms(passage)
-    forms = {f for g in gold if g for f in (g, _ITEM_NUMBER.sub("", g)) if f}
+    forms = {f for g in gold if g for f in (g, without_item_number(g)) if f}
     return any(norm_forms(g)[0] in p[0] or norm_forms(g)[1] in p[1] for g in forms)
 
 
