@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import cached_property
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -311,16 +312,26 @@ class Answerer:
         out.sort(key=lambda e: -e.rank_score)
         return out
 
+    @cached_property
+    def _doc_names(self) -> dict[str, str]:
+        """Document id → what names it in a question (built once: the documents are fixed for
+        this searcher; a corpus change assembles a new answerer)."""
+        return {d.id: _doc_name(d) for d in self.searcher.lexicon.documents}
+
+    def _name_weights(self, words: Sequence[str]) -> dict[str, float]:
+        """Per document, the IDF weight of *words* found in its name."""
+        idf = self.searcher.lexicon.word_idf
+        return {d: sum(idf(w) for w in words if w in name) for d, name in self._doc_names.items()}
+
     def _named(self, question: str) -> dict[str, float]:
         """Per document, the share of the question's document-naming words (those in some
         document's issuer or title) that name it: 「紅十字會那份文件…」 names d1 with 1.0."""
         lex = self.searcher.lexicon
-        names = {d.id: _doc_name(d) for d in lex.documents}
-        words = [w for w in content_words(question) if any(w in n for n in names.values())]
+        words = [w for w in content_words(question) if any(w in n for n in self._doc_names.values())]
         total = sum(lex.word_idf(w) for w in words)
         if not total:
             return {}
-        return {d: sum(lex.word_idf(w) for w in words if w in n) / total for d, n in names.items()}
+        return {d: w / total for d, w in self._name_weights(words).items()}
 
     def _featured(self, ev: list[Evidence], question: str) -> list[Evidence]:
         """Each candidate's ranking features, relative to the question's best candidate (so
@@ -405,15 +416,14 @@ class Answerer:
         stats = lex.scope(clause)  # the gate weighs words as the clause's own source uses them
         clause_text = lex.texts.get(clause.id) or normalize(clause.text)
         words = content_words(question)
-        names = {d.id: _doc_name(d) for d in lex.documents}
-        weight = {d: sum(lex.word_idf(w) for w in words if w in name) for d, name in names.items()}
+        weight = self._name_weights(words)
         named = max(weight, key=lambda d: weight[d], default=None)  # the document asked about
         other = ""
         if clause.is_record:
             # A document fact. The words naming the document found its record; the gate weighs
             # what is asked of it (「…指導意見的成文日期」: 成文日期). If what is left are words
             # the guidelines never use, the whole question is weighed, as before.
-            own = names.get(clause.doc_id, "")
+            own = self._doc_names.get(clause.doc_id, "")
             asked = [w for w in words if w not in own]
             words = asked if any(stats.word_df(w) for w in asked) else words
             if named is not None and weight[named] > weight.get(clause.doc_id, 0.0):
