@@ -195,8 +195,11 @@ class Problem:
     line: int
     check: str
     message: str
+    unit: str = "line"  # "row" for a spreadsheet (.csv/.xlsx): the row number Excel shows
 
     def __str__(self) -> str:
+        if self.unit == "row":
+            return f"{self.path}: row {self.line}: {self.message}"
         return f"{self.path}:{self.line}: {self.message}"
 
 
@@ -232,37 +235,30 @@ def law_texts(paths: Iterable[Path | str]) -> dict[str, str]:
 
 
 def validate_records(path: Path | str, sources: GoldSources | None = None) -> tuple[list[Item], list[Problem]]:
-    """Read a JSONL set and check every line: JSON, the :class:`Record` schema, unique ids, and —
-    with *sources* — that each gold string occurs in the corpus (a law's gold in that law). All
-    problems at once; an empty file is one."""
+    """Read a Q&A set — JSONL, or a spreadsheet (.csv/.xlsx, see :func:`table_records`) — and check
+    every record: JSON, the :class:`Record` schema, unique ids, and — with *sources* — that each
+    gold string occurs in the corpus (a law's gold in that law). All problems at once, each with
+    its file:line (a spreadsheet's: its row); an empty file is one."""
     path = Path(path)
     problems: list[Problem] = []
     items: list[Item] = []
     first_line: dict[str, int] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [Problem(str(path), 0, "file", f"cannot read the file ({exc})")]
+    unit = "row" if path.suffix.lower() in TABLE_SUFFIXES else "line"
+    if unit == "row":
+        rows, read_problems = table_records(path)
+    else:
+        rows, read_problems = _jsonl_records(path)
+    problems += read_problems
     corpus = tuple(normalize(t) for t in sources.texts) if sources else ()
     laws = {name: normalize(text) for name, text in (sources.laws if sources else {}).items()}
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for n, raw in rows:
 
         def bad(check: str, message: str, n: int = n) -> None:
-            problems.append(Problem(str(path), n, check, message))
+            problems.append(Problem(str(path), n, check, message, unit))
 
-        try:
-            raw = json.loads(line, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} is not JSON")))
-        except ValueError as exc:
-            bad("json", f"not JSON ({exc})")
-            continue
-        if not isinstance(raw, dict):
-            bad("json", "not a JSON object")
-            continue
         rid = raw.get("id")
         if isinstance(rid, str) and rid in first_line:
-            bad("duplicate_id", f"duplicate id {rid!r} (first at line {first_line[rid]})")
+            bad("duplicate_id", f"duplicate id {rid!r} (first at {unit} {first_line[rid]})")
         if isinstance(rid, str):
             first_line.setdefault(rid, n)
         try:
@@ -279,8 +275,184 @@ def validate_records(path: Path | str, sources: GoldSources | None = None) -> tu
                           answerable=rec.answerable, type=rec.type, doc=rec.doc, items=tuple(rec.items or ()),
                           polarity=rec.polarity))
     if not items and not problems:
-        problems.append(Problem(str(path), 0, "empty", "no questions in the file"))
+        problems.append(Problem(str(path), 0, "empty", "no questions in the file", unit))
     return items, problems
+
+
+def _jsonl_records(path: Path) -> tuple[list[tuple[int, dict]], list[Problem]]:
+    """(line number, JSON object) of every non-blank line; a line that is not a JSON object is a problem."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [Problem(str(path), 0, "file", f"cannot read the file ({exc})")]
+    rows, problems = [], []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} is not JSON")))
+        except ValueError as exc:
+            problems.append(Problem(str(path), n, "json", f"not JSON ({exc})"))
+            continue
+        if not isinstance(raw, dict):
+            problems.append(Problem(str(path), n, "json", "not a JSON object"))
+            continue
+        rows.append((n, raw))
+    return rows, problems
+
+
+# --- Q&A sets kept as spreadsheets ------------------------------------------------------------------
+
+TABLE_SUFFIXES = (".csv", ".xlsx")
+LIST_SEPARATOR = "|"  # answers, gold and items in one cell: 「10年|十年」 (a full-width 「｜」 too)
+LIST_COLUMNS = ("answers", "gold", "items")
+SET_COLUMNS = ("id", "question", "answers", "gold", "answerable", "type", "doc", "items", "polarity")
+REQUIRED_COLUMNS = ("question", "answers", "gold", "answerable")
+# Header names as a training office writes them (compared after t2s, so either script works).
+COLUMN_ALIASES = {"編號": "id", "題號": "id", "問題": "question", "答案": "answers", "依據": "gold", "原文": "gold",
+                  "可回答": "answerable", "能否回答": "answerable", "類型": "type", "題型": "type", "文件": "doc",
+                  "要點": "items", "列舉": "items", "正反": "polarity"}
+_ALIASES = {normalize(k): v for k, v in COLUMN_ALIASES.items()}
+_TRUE = {"true", "yes", "y", "t", "1", "是", "可", "能", "可以", "可回答", "對", "√"}
+_FALSE = {"false", "no", "n", "f", "0", "否", "不可", "不能", "不可回答", "不", "×"}
+
+
+def _column(name: Any) -> str | None:
+    text = str(name if name is not None else "").strip()
+    if not text:
+        return None
+    key = text.lower().replace(" ", "_")
+    return key if key in SET_COLUMNS else _ALIASES.get(normalize(text), text)
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as text: Excel's 4.0 is 「4」, an empty cell 「」."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _table_record(cells: Mapping[str, Any]) -> dict[str, Any]:
+    """One spreadsheet row → the JSON record it stands for (then validated like a JSONL line):
+    lists split on 「|」, answerable read from true/false/是/否/1/0 (anything else is left as it
+    is, so the schema names it), doc a number where it is one, type defaulting to 「fact」
+    (「unanswerable」 when answerable is false) and id to 「row<N>」 (set by the caller)."""
+    raw: dict[str, Any] = {}
+    for key, value in cells.items():
+        text = _cell_text(value)
+        if key in LIST_COLUMNS:
+            if key == "items" and not text:
+                continue
+            raw[key] = [x.strip() for x in re.split(r"[|｜]", text) if x.strip()]
+        elif key == "answerable":
+            if isinstance(value, bool):
+                raw[key] = value
+            elif text.lower() in _TRUE:
+                raw[key] = True
+            elif text.lower() in _FALSE:
+                raw[key] = False
+            elif text:
+                raw[key] = text  # the schema says: not a boolean
+        elif key == "doc":
+            if text:
+                raw[key] = int(text) if text.isdigit() else text
+        elif text:
+            raw[key] = text
+    if "type" not in raw and "answerable" in raw and isinstance(raw["answerable"], bool):
+        raw["type"] = "fact" if raw["answerable"] else "unanswerable"
+    return raw
+
+
+def _sheet_rows(path: Path) -> list[tuple[int, list[Any]]]:
+    """(row number as the spreadsheet shows it, cells) of the first sheet of a .xlsx or of a .csv
+    (UTF-8 with or without BOM, else GB18030 — what Excel saves on a Chinese Windows)."""
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True, data_only=True)
+        try:
+            ws = wb.worksheets[0]
+            return [(n, list(row)) for n, row in enumerate(ws.iter_rows(values_only=True), 1)]
+        finally:
+            wb.close()
+    import csv
+    import io
+
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("gb18030")
+    return list(enumerate(csv.reader(io.StringIO(text, newline="")), 1))
+
+
+def table_records(path: Path | str) -> tuple[list[tuple[int, dict]], list[Problem]]:
+    """A Q&A set kept as a spreadsheet (.csv, or the first sheet of a .xlsx): a header row naming
+    the columns — ``question``, ``answers``, ``gold``, ``answerable`` required; ``id``, ``type``,
+    ``doc``, ``items``, ``polarity`` optional; Chinese headers (問題, 答案, 依據, 可回答 …) too —
+    then one question a row, lists separated by 「|」. Returns (row number, record) pairs for
+    :func:`validate_records`; a problem names its row."""
+    path = Path(path)
+    try:
+        rows = _sheet_rows(path)
+    except Exception as exc:  # noqa: BLE001 — a broken workbook may raise anything: it is one problem
+        return [], [Problem(str(path), 0, "file", f"cannot read the file ({exc})", "row")]
+    rows = [(n, cells) for n, cells in rows if any(_cell_text(c) for c in cells)]
+    if not rows:
+        return [], []
+    head_n, head = rows[0]
+    columns = [_column(c) for c in head]
+    problems = [Problem(str(path), head_n, "unknown_column",
+                        f"unknown column {c!r} (columns: {', '.join(SET_COLUMNS)})", "row")
+                for c in columns if c is not None and c not in SET_COLUMNS]
+    seen = [c for c in columns if c is not None]
+    problems += [Problem(str(path), head_n, "duplicate_column", f"column {c!r} appears twice", "row")
+                 for c in sorted(set(seen)) if seen.count(c) > 1]
+    missing = [c for c in REQUIRED_COLUMNS if c not in seen]
+    if missing:
+        problems.append(Problem(str(path), head_n, "missing_column", f"no column {', '.join(missing)} in the header "
+                                f"row (required: {', '.join(REQUIRED_COLUMNS)})", "row"))
+    if problems:
+        return [], problems
+    out = []
+    for n, cells in rows[1:]:
+        if len(cells) > len(columns) and any(_cell_text(c) for c in cells[len(columns):]):
+            problems.append(Problem(str(path), n, "extra_cells", "cells beyond the last named column", "row"))
+            continue
+        raw = _table_record({c: v for c, v in zip(columns, cells) if c is not None})
+        raw.setdefault("id", f"row{n}")
+        out.append((n, raw))
+    return out, problems
+
+
+def write_table(items: Sequence[Item], path: Path | str) -> Path:
+    """A set as a spreadsheet (.csv or .xlsx) with the columns :func:`table_records` reads: the
+    same questions, read back as the same items."""
+    path = Path(path)
+    header = list(SET_COLUMNS)
+    rows = [[it.id, it.question, LIST_SEPARATOR.join(it.answers), LIST_SEPARATOR.join(it.gold),
+             "true" if it.answerable else "false", it.type, "" if it.doc is None else it.doc,
+             LIST_SEPARATOR.join(it.items), it.polarity or ""] for it in items]
+    for it in items:
+        if any(LIST_SEPARATOR in x or "｜" in x for x in (*it.answers, *it.gold, *it.items)):
+            raise ValueError(f"{it.id}: an answer, gold or item holds 「|」, which separates them in a cell")
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "questions"
+        for row in [header, *rows]:
+            ws.append(row)
+        wb.save(path)
+    else:
+        import csv
+
+        with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+            csv.writer(fh).writerows([header, *rows])
+    return path
 
 
 def _check_gold(rec: Record, sources: GoldSources, corpus: Sequence[str], laws: Mapping[str, str], bad) -> None:
@@ -314,7 +486,7 @@ def is_frozen(path: Path | str) -> bool:
 
 
 def load_items(path: Path | str, sources: GoldSources | None = None) -> list[Item]:
-    """Read and validate a JSONL Q&A set; every problem is reported at once (:class:`SetError`,
+    """Read and validate a Q&A set (.jsonl, .csv or .xlsx); every problem is reported at once (:class:`SetError`,
     a ValueError listing file:line for each).
 
     A frozen test set is never edited and its problems are never printed (a message would show
@@ -721,3 +893,113 @@ def write_comparison(before: Report, after: Report, directory: Path, name: str,
     lines.append(f"\nAnswers whose text changed: {data['answers_changed']}.")
     paths["md"].write_text("\n".join(lines) + "\n", encoding="utf-8")
     return paths
+
+
+# --- what changed since an earlier run (--compare) -------------------------------------------------
+
+
+def compare_runs(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict:
+    """An earlier run's JSON report (*old*, ``NAME.json`` or a kept ``runs/…json``) against this
+    run's (*new*, :meth:`Report.to_json`): per-metric delta (new − old; ``None`` where either is
+    undefined), the questions that got better (wrong → right) and worse (right → wrong) by id,
+    how many answers changed their text, and the ids only one run has. A report written before
+    every result was kept (no ``results``) gives the metric delta only."""
+    if not isinstance(old, Mapping) or not isinstance(old.get("metrics"), Mapping):
+        raise TypeError("not the JSON report of one eval run (no \"metrics\"): give NAME.json or runs/NAME-….json")
+    delta = {}
+    for key, b in new["metrics"].items():
+        a = old["metrics"].get(key)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+            delta[key] = round(b - a, 4) if math.isfinite(a) and math.isfinite(b) else None
+        elif key in old["metrics"]:
+            delta[key] = None
+    out: dict[str, Any] = {"old_run": dict(old.get("run") or {}), "delta": delta, "per_question": "results" in old,
+                           "better": [], "worse": [], "answers_changed": 0, "only_old": [], "only_new": []}
+    if "results" not in old:
+        return strict(out)
+    then = {r["id"]: r for r in old["results"]}
+    now_ids = set()
+    for r in new["results"]:
+        now_ids.add(r["id"])
+        o = then.get(r["id"])
+        if o is None:
+            out["only_new"].append(r["id"])
+            continue
+        out["answers_changed"] += o.get("got") != r.get("got")
+        if bool(o.get("correct")) != bool(r["correct"]):
+            row = {"id": r["id"], "type": r.get("type"), "question": r.get("question"),
+                   "got_before": o.get("got"), "got_after": r.get("got"),
+                   "rank_before": o.get("rank"), "rank_after": r.get("rank")}
+            out["better" if r["correct"] else "worse"].append(row)
+    out["only_old"] = [i for i in then if i not in now_ids]
+    return strict(out)
+
+
+def format_comparison(data: Mapping[str, Any], old_name: str) -> str:
+    """:func:`compare_runs` as the terminal prints it."""
+    run = data.get("old_run") or {}
+    what = ", ".join(f"{k} {str(run[k])[:12]}" for k in ("commit", "date") if run.get(k))
+    lines = [f"compared with {old_name}" + (f" ({what})" if what else "") + ":"]
+    moved = {k: v for k, v in data["delta"].items() if v}
+    lines.append("  metrics changed: " + (", ".join(f"{k} {v:+}" for k, v in moved.items()) if moved else "none"))
+    if not data["per_question"]:
+        lines.append("  (the old report has no per-question results: metric changes only)")
+        return "\n".join(lines) + "\n"
+    for key, title in (("better", "better (wrong → right)"), ("worse", "worse (right → wrong)")):
+        lines.append(f"  {title}: {len(data[key])}")
+        lines += [f"    {c['id']} ({c['type']}): {c['question']}  「{c['got_before']}」 → 「{c['got_after']}」"
+                  for c in data[key]]
+    lines.append(f"  answers whose text changed: {data['answers_changed']}")
+    for key, title in (("only_new", "only in this run"), ("only_old", f"only in {old_name}")):
+        if data[key]:
+            lines.append(f"  {title}: {', '.join(data[key])}")
+    return "\n".join(lines) + "\n"
+
+
+# --- JUnit XML (--junit): any CI shows eval failures as test failures -------------------------------
+
+
+def _failure_kind(o: Outcome) -> str:
+    if not o.item.answerable:
+        return "not_refused"
+    if o.answer.refused:
+        return "false_refusal"
+    return "wrong_answer" if not o.answer_ok else "wrong_citation"
+
+
+def junit_xml(suites: Sequence[tuple[str, Report, Mapping[str, float] | None]]) -> str:
+    """JUnit XML of eval runs: one ``<testsuite>`` a run (name, its report, its thresholds or
+    None), one ``<testcase>`` a question (classname ``SET.type``, failed when the question is
+    judged wrong: wrong answer or citation, a false refusal, an unanswerable one answered) and
+    one a threshold (failed below its bound)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites", name="assistant eval")
+    total = failed = 0
+    for name, report, thresholds in suites:
+        cases = []
+        for row, o in zip(report.results(), report.outcomes):
+            case = ET.Element("testcase", classname=f"{name}.{o.item.type}", name=f"{o.item.id}: {o.item.question}",
+                              time=f"{(row['latency_ms'] or 0) / 1000:.3f}")
+            if not o.correct:
+                kind = _failure_kind(o)
+                message = f"{kind}: expected {row['expected']}, got 「{row['got']}」"
+                fail = ET.SubElement(case, "failure", message=message, type=kind)
+                fail.text = dumps({k: row[k] for k in ("expected", "got", "refused", "rank", "cited", "missing")
+                                   if k in row}, indent=1)
+            cases.append(case)
+        for key, bound in (thresholds or {}).items():
+            case = ET.Element("testcase", classname=f"{name}.thresholds", name=key, time="0")
+            for line in check(report, {key: bound}):
+                ET.SubElement(case, "failure", message=f"below threshold: {line}", type="threshold")
+            cases.append(case)
+        fails = sum(1 for c in cases if c.find("failure") is not None)
+        suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(cases)), failures=str(fails), errors="0",
+                              skipped="0", timestamp=str(report.run.get("date") or ""))
+        suite.extend(cases)
+        total += len(cases)
+        failed += fails
+    root.set("tests", str(total))
+    root.set("failures", str(failed))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -166,6 +166,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.check_growth and not args.compare_growth:
         print("assistant eval: error: --check-growth goes with --compare-growth (else use --check)", file=sys.stderr)
         return 2
+    if args.compare and args.compare_growth:
+        print("assistant eval: error: --compare OLD.json compares one run (not --compare-growth's two)", file=sys.stderr)
+        return 2
+    old = None
+    if args.compare:
+        try:
+            old = json.loads(Path(args.compare).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"assistant eval: error: --compare {args.compare}: {exc}", file=sys.stderr)
+            return 2
+        if not isinstance(old, dict) or not isinstance(old.get("metrics"), dict):
+            print(f"assistant eval: error: --compare {args.compare}: not the JSON report of one eval run "
+                  "(NAME.json or runs/NAME-….json)", file=sys.stderr)
+            return 2
     settings = _settings(args)
     try:
         items = load_items(args.file, _gold_sources(args, settings))
@@ -182,12 +196,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         report.run = _run_info(args, assistant, items)
         paths = write_report(report, directory, name)
         asked = _ask_extra(assistant, args.ask, args.k)
+        compared = _compared(args, old, report)
         if args.json:
-            print(dumps(report.to_json() | ({"asked": asked} if args.ask else {}), indent=2))
+            print(dumps(report.to_json() | ({"asked": asked} if args.ask else {}) | compared, indent=2))
         else:
             _print_report(report, f"{args.file}: {len(items)} questions", paths, asked)
+            _print_compared(args, compared)
         checks.append(("", report, args.check))
-        return _run_checks(checks)
+        return _run_checks(checks, args.junit, name)
 
     base = None
     if args.compare_growth:
@@ -209,13 +225,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         asked = _ask_extra(scratch.assistant, args.ask, args.k)
     paths = write_report(grown, directory, f"{name}-with-documents")
     if base is None:
+        compared = _compared(args, old, grown)
         if args.json:
-            extra = {"documents": docs} | ({"asked": asked} if args.ask else {})
+            extra = {"documents": docs} | ({"asked": asked} if args.ask else {}) | compared
             print(dumps(grown.to_json() | extra, indent=2))
         else:
             _print_report(grown, f"{args.file} with {len(docs)} documents added: {len(items)} questions", paths, asked)
+            _print_compared(args, compared)
         checks.append(("with documents: ", grown, args.check))
-        return _run_checks(checks)
+        return _run_checks(checks, args.junit, name)
 
     labels = ("without", "with_documents")
     cmp_paths = write_comparison(base, grown, directory, f"{name}-growth", labels)
@@ -239,7 +257,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         _print_asked(asked)
         print("report: " + ", ".join(str(p) for p in [*base_paths.values(), *paths.values(), *cmp_paths.values()]))
     checks += [("without documents: ", base, args.check), ("with documents: ", grown, args.check_growth or args.check)]
-    status = _run_checks(checks)
+    status = _run_checks(checks, args.junit, name)
     if args.max_changed is not None and len(data["changed"]) > args.max_changed:
         print(f"with documents: correctness changed for {len(data['changed'])} questions "
               f"(at most {args.max_changed} allowed)", file=sys.stderr)
@@ -302,18 +320,42 @@ def _print_report(report, title: str, paths: dict, asked: list[dict]) -> None:
     print("report: " + ", ".join(str(p) for p in paths.values()))
 
 
-def _run_checks(checks: list) -> int:
-    """Exit 1 if any report misses its thresholds file's bounds (each line says which run)."""
-    from assistant.evaluation import check
+def _compared(args: argparse.Namespace, old: dict | None, report) -> dict:
+    """``{"compare": …}`` (what changed since --compare OLD.json), or nothing without --compare."""
+    from assistant.evaluation import compare_runs
+
+    if old is None:
+        return {}
+    return {"compare": compare_runs(old, report.to_json()) | {"old": str(args.compare)}}
+
+
+def _print_compared(args: argparse.Namespace, compared: dict) -> None:
+    from assistant.evaluation import format_comparison
+
+    if compared:
+        sys.stdout.write(format_comparison(compared["compare"], str(args.compare)))
+
+
+def _run_checks(checks: list, junit: str | None = None, name: str = "eval") -> int:
+    """Exit 1 if any report misses its thresholds file's bounds (each line says which run); with
+    *junit*, every run's questions and bounds as JUnit XML test cases in that file."""
+    from assistant.evaluation import check, junit_xml
 
     failed = False
+    suites = []
     for label, report, thresholds in checks:
-        if not thresholds:
+        bounds = json.loads(Path(thresholds).read_text(encoding="utf-8")) if thresholds else None
+        suites.append((f"{name}{'-' + label.rstrip(': ').replace(' ', '-') if label else ''}", report, bounds))
+        if not bounds:
             continue
-        bad = check(report, json.loads(Path(thresholds).read_text(encoding="utf-8")))
+        bad = check(report, bounds)
         for line in bad:
             print(f"{label}below threshold: {line}", file=sys.stderr)
         failed = failed or bool(bad)
+    if junit:
+        Path(junit).parent.mkdir(parents=True, exist_ok=True)
+        Path(junit).write_text(junit_xml(suites), encoding="utf-8")
+        print(f"eval: JUnit XML written to {junit}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -622,7 +664,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("eval", help="run a Q&A set and report metrics")
-    s.add_argument("file", nargs="+", help="JSONL Q&A set, e.g. evals/dev.jsonl (several only with --validate)")
+    s.add_argument("file", nargs="+", help="Q&A set: .jsonl, or .csv/.xlsx with the columns question, answers "
+                                          "(separated by |), gold, answerable (several only with --validate)")
     s.add_argument("--validate", action="store_true",
                    help="only check the set(s): schema, unique ids, gold in the corpus; every problem with "
                         "file:line, exit 2 if any (nothing is asked)")
@@ -642,6 +685,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "questions are answered right")
     s.add_argument("--check-growth", metavar="THRESHOLDS",
                    help="with --compare-growth: bounds for the with-documents run instead of --check's")
+    s.add_argument("--compare", metavar="OLD.json",
+                   help="print what changed since an earlier run's JSON report: metric deltas, questions that "
+                        "got better or worse")
+    s.add_argument("--junit", metavar="FILE",
+                   help="also write JUnit XML: one test case a question (and a bound of --check), so CI shows "
+                        "eval failures as test failures")
     s.add_argument("--ask", action="append", metavar="QUESTION",
                    help="also print this question's answer from the evaluated assistant (repeatable)")
     s.set_defaults(func=cmd_eval)
