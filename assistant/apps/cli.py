@@ -546,23 +546,32 @@ def _args_quiz(p: argparse.ArgumentParser) -> None:
     p.add_argument("--history", nargs="+", metavar="QUIZ.json",
                    help="graded quizzes: their per-item correct rates become 難度 in this quiz's key and CSV")
     p.add_argument("--seed", type=int, default=7, help="same seed + same corpus = same quiz")
-    p.add_argument("--format", choices=["json", "csv", "md", "text"],
-                   help="json|csv|md for a quiz (default: from --out, else json); json|text for --grade")
+    p.add_argument("--format", choices=["json", "csv", "md", "text", "xlsx", "docx"],
+                   help="json|csv|md|xlsx|docx for a quiz (default: from --out, else json); json|text|xlsx for "
+                        "--grade (xlsx also when --out ends in .xlsx)")
     p.add_argument("--out", help="write to this file instead of stdout")
-    p.add_argument("--sheet", action="store_true", help="also write a blank answer sheet OUT.answers.json")
+    p.add_argument("--sheet", action="store_true", help="also write a blank answer sheet OUT.answers.json "
+                   "(with --format xlsx also OUT.answers.xlsx: a row per trainee, a column per question)")
     p.add_argument("--stats", action="store_true", help="print the coverage report and exit")
     p.add_argument("--grade", metavar="QUIZ.json", help="grade answer sheets against this quiz")
     p.add_argument("--answers", nargs="+", metavar="ANSWERS",
-                   help="answer sheets (JSON or CSV id,answer; ids or question numbers 1…N)")
+                   help="answer sheets (JSON, CSV id,answer, or .xlsx: a sheet or a row per trainee; ids or "
+                        "question numbers 1…N)")
     p.add_argument("--no-record", action="store_true",
                    help="with --grade: do not store the per-item correct rates in QUIZ.json")
 
 
-def _write(text: str, out: str | None, *, bom: bool = False) -> None:
+def _write(text: str | bytes, out: str | None, *, bom: bool = False) -> None:
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(text, encoding="utf-8-sig" if bom else "utf-8")
+        if isinstance(text, bytes):
+            Path(out).write_bytes(text)
+        else:
+            Path(out).write_text(text, encoding="utf-8-sig" if bom else "utf-8")
         print(f"quiz: wrote {out}", file=sys.stderr)
+    elif isinstance(text, bytes):
+        sys.stdout.buffer.write(text)
+        sys.stdout.flush()
     else:
         sys.stdout.write(text)
 
@@ -575,22 +584,34 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         format_reports,
         grade,
         item_rows,
-        load_answers,
         load_history,
         record,
     )
     from assistant.quiz.items import coverage, format_coverage
+    from assistant.quiz.office import (
+        BINARY_FORMATS,
+        answer_sheet_xlsx,
+        load_answer_sheets,
+        render_binary,
+        results_xlsx,
+    )
     from assistant.quiz.sampling import build_quiz, load_quiz
 
     if args.grade or args.answers:
         if not (args.grade and args.answers):
             print("assistant quiz: error: --grade QUIZ.json needs --answers FILE …", file=sys.stderr)
             return 2
+        if args.format == "docx":  # (csv and md print the text report, as they always did)
+            print("assistant quiz: error: --grade writes json, text or xlsx, not docx", file=sys.stderr)
+            return 2
         quiz = load_quiz(args.grade)
         reports = []
-        for trainee, answers in map(load_answers, args.answers):
-            reports.append(grade(quiz, answers, trainee))
-        if args.format == "json":
+        for path in args.answers:
+            for trainee, answers in load_answer_sheets(path):
+                reports.append(grade(quiz, answers, trainee))
+        if args.format == "xlsx" or (args.format is None and str(args.out or "").lower().endswith(".xlsx")):
+            text = results_xlsx(quiz, reports)
+        elif args.format == "json":
             text = json.dumps({"quiz": quiz.title, "reports": [r.to_dict() for r in reports],
                                "items": item_rows(quiz, reports)}, ensure_ascii=False, indent=2) + "\n"
         else:
@@ -607,8 +628,8 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         return 0
     fmt = args.format or (Path(args.out).suffix.lstrip(".").lower() if args.out else "json")
     fmt = {"markdown": "md"}.get(fmt, fmt)
-    if fmt not in ("json", "csv", "md"):
-        print(f"assistant quiz: error: cannot write a quiz as {fmt!r} (json, csv or md)", file=sys.stderr)
+    if fmt not in ("json", "csv", "md", *BINARY_FORMATS):
+        print(f"assistant quiz: error: cannot write a quiz as {fmt!r} (json, csv, md, xlsx or docx)", file=sys.stderr)
         return 2
     if args.section and not args.doc:
         print("assistant quiz: error: --section needs --doc (every document has a section 一)", file=sys.stderr)
@@ -629,11 +650,18 @@ def cmd_quiz(args: argparse.Namespace) -> int:
         if "doc" in s or "kind" in s:
             what = s.get("doc") or s.get("kind")
             print(f"quiz: {what}: {s['got']} of {s['quota']} items (the handout says so)", file=sys.stderr)
-    _write(render(quiz, fmt, corpus), args.out, bom=fmt == "csv")
+    if fmt in BINARY_FORMATS:
+        _write(render_binary(quiz, fmt, corpus), args.out)
+    else:
+        _write(render(quiz, fmt, corpus), args.out, bom=fmt == "csv")
     if args.sheet:
         sheet = Path(args.out).with_suffix(".answers.json") if args.out else Path("answers.json")
         sheet.write_text(json.dumps(answer_sheet(quiz), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"quiz: wrote blank answer sheet {sheet}", file=sys.stderr)
+        if fmt == "xlsx":
+            sheet = sheet.with_suffix(".xlsx")
+            sheet.write_bytes(answer_sheet_xlsx(quiz))
+            print(f"quiz: wrote blank answer sheet {sheet}", file=sys.stderr)
     return 0
 
 

@@ -2,7 +2,10 @@
 
 Pick a document, the kind of questions and how many; answer; see at once whether it was right,
 the key, the explanation and the cited clause (the answer marked in it); at the end the score,
-a review of the wrong answers and a button to retry only those.
+a review of the wrong answers and a button to retry only those. 「下載試卷」 gives the quiz being
+taken (or, before one is started, one drawn from the chosen settings) as the files a training
+office uses: a Word handout, an Excel workbook (items and key) and a blank Excel answer sheet —
+what `assistant quiz --format docx|xlsx --sheet` writes.
 
 ``web.py`` calls :func:`build_quiz_tab` inside ``with gr.Tab("測驗"):``. All per-user progress
 lives in one ``gr.State``, so concurrent sessions never see each other's quiz. Everything shown
@@ -13,7 +16,13 @@ from __future__ import annotations
 
 import html
 import random
+import re
+import shutil
+import tempfile
+import time
+import uuid
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -22,7 +31,8 @@ from assistant.corpus.records import Corpus
 from assistant.quiz.facts import KIND_NAMES, LETTERS
 from assistant.quiz.grading import check_answer
 from assistant.quiz.items import QuizItem
-from assistant.quiz.sampling import build_quiz
+from assistant.quiz.office import answer_sheet_xlsx, to_docx, to_xlsx
+from assistant.quiz.sampling import Quiz, build_quiz
 
 ALL_DOCS = "all"
 KIND_CHOICES = [("混合", "mixed"), ("填空", "cloze"), ("單選", "choice"), ("判斷", "truefalse")]
@@ -49,6 +59,7 @@ class Session:
     correct: dict[str, bool] = field(default_factory=dict)
     answered: bool = False  # the current item has been answered
     round: int = 1  # 2+ when retrying wrong answers
+    quiz: Quiz | None = None  # the quiz drawn (what 「下載試卷」 gives)
 
     @property
     def item(self) -> QuizItem:
@@ -132,6 +143,37 @@ def _question_updates(s: Session) -> tuple:
             gr.update(visible=True), "", gr.update(visible=False), "")
 
 
+DOWNLOAD_TTL = 30 * 60  # seconds a generated download is kept on the server
+_DOWNLOADS = tempfile.TemporaryDirectory(prefix="assistant-quiz-")  # removed when the process exits
+
+
+def _file_name(title: str) -> str:
+    """A title as a file name: no path separators or characters Windows refuses."""
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", title).strip("._")[:60] or "quiz"
+
+
+def quiz_files(quiz: Quiz, corpus: Corpus | None = None, root: Path | None = None) -> list[Path]:
+    """The quiz as a Word handout, an Excel workbook and a blank Excel answer sheet, written into a
+    fresh folder under *root* (default: this process's download folder, swept of folders older
+    than :data:`DOWNLOAD_TTL`)."""
+    root = Path(root or _DOWNLOADS.name)
+    now = time.time()
+    for old in root.iterdir() if root.is_dir() else ():
+        if old.is_dir() and now - old.stat().st_mtime > DOWNLOAD_TTL:
+            shutil.rmtree(old, ignore_errors=True)
+    folder = root / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    name = _file_name(quiz.title)
+    files = {f"{name}.docx": to_docx(quiz, corpus), f"{name}.xlsx": to_xlsx(quiz),
+             f"{name}_答題卡.xlsx": answer_sheet_xlsx(quiz)}
+    out = []
+    for file_name, data in files.items():
+        path = folder / file_name
+        path.write_bytes(data)
+        out.append(path)
+    return out
+
+
 def build_quiz_tab(corpus: Corpus, *, seed: int | None = None) -> None:
     """Build the quiz tab inside the current Blocks/Tab context.
 
@@ -162,6 +204,11 @@ def build_quiz_tab(corpus: Corpus, *, seed: int | None = None) -> None:
     with gr.Column(visible=False) as result_col:
         result = gr.HTML(elem_id="quiz-result")
         retry = gr.Button("重做錯題", visible=False, elem_id="quiz-retry")
+    with gr.Accordion("下載試卷(Word 講義、Excel 題目與答案、Excel 答題卡)", open=False, elem_id="quiz-download-box"):
+        gr.Markdown("下載正在作答的這份試卷;尚未開始時,按上面選的文件、題型和題數出一份。"
+                    "答題卡每行一位學員、每題一欄,填好後可用 `assistant quiz --grade` 評分。")
+        download = gr.Button("下載試卷", elem_id="quiz-download")
+        files = gr.File(label="試卷檔案", file_count="multiple", interactive=False, elem_id="quiz-files")
 
     question_outputs = [state, question_col, result_col, progress, stem, options, answer,
                         submit, feedback, next_btn, result]
@@ -169,7 +216,7 @@ def build_quiz_tab(corpus: Corpus, *, seed: int | None = None) -> None:
     def on_start(doc_id: str, kind_value: str, count: float) -> tuple:
         quiz = build_quiz(corpus, int(count), doc=None if doc_id == ALL_DOCS else doc_id,
                           kind=kind_value, seed=seed if seed is not None else random.randrange(10**9))
-        return _question_updates(Session(quiz.title, list(quiz.items)))
+        return _question_updates(Session(quiz.title, list(quiz.items), quiz=quiz))
 
     def on_submit(s: Session | None, picked: str | None, typed: str) -> tuple:
         if s is None or s.answered:
@@ -207,7 +254,15 @@ def build_quiz_tab(corpus: Corpus, *, seed: int | None = None) -> None:
     def on_retry(s: Session | None) -> tuple:
         if s is None or not s.wrong:
             return tuple(gr.update() for _ in question_outputs)
-        return _question_updates(Session(s.title, s.wrong, round=s.round + 1))
+        return _question_updates(Session(s.title, s.wrong, round=s.round + 1, quiz=s.quiz))
+
+    def on_download(s: Session | None, doc_id: str, kind_value: str, count: float) -> list[str]:
+        quiz = s.quiz if s is not None and s.quiz is not None else None
+        if quiz is None:
+            count = min(max(int(count), 3), 20)  # the slider's range, enforced here too
+            quiz = build_quiz(corpus, count, doc=None if doc_id == ALL_DOCS else doc_id, kind=kind_value,
+                              seed=seed if seed is not None else random.randrange(10**9))
+        return [str(p) for p in quiz_files(quiz, corpus)]
 
     start.click(on_start, [doc, kind, n], question_outputs)
     submit.click(on_submit, [state, options, answer],
@@ -216,3 +271,4 @@ def build_quiz_tab(corpus: Corpus, *, seed: int | None = None) -> None:
                   [state, progress, options, answer, submit, feedback, next_btn])
     next_btn.click(on_next, [state], question_outputs).then(on_next_retry_button, [state], [retry])
     retry.click(on_retry, [state], question_outputs).then(lambda: gr.update(visible=False), None, [retry])
+    download.click(on_download, [state, doc, kind, n], [files], api_visibility="private")
