@@ -7,7 +7,7 @@ taken (or, before one is started, one drawn from the chosen settings) as the fil
 office uses: a Word handout, an Excel workbook (items and key) and a blank Excel answer sheet —
 what `assistant quiz --format docx|xlsx --sheet` writes.
 
-``web.py`` calls :func:`build_quiz_tab` inside ``with gr.Tab("測驗"):``. All per-user progress
+``web/app.py`` calls :func:`build_quiz_tab` inside ``with gr.Tab("測驗"):``. All per-user progress
 lives in one ``gr.State``, so concurrent sessions never see each other's quiz. Everything shown
 as HTML is escaped: the corpus is text, not markup.
 """
@@ -40,7 +40,7 @@ TRUE_FALSE = [("正確", "正確"), ("錯誤", "錯誤")]
 DEFAULT_N = 5
 MAX_ANSWER = 100  # characters of a typed answer (the box stops there; on_submit enforces it too)
 
-# Inline styles: the tab cannot rely on the app's CSS (web.py owns launch(css=…)). Explicit text
+# Inline styles: the tab cannot rely on the app's CSS (web/app.py owns launch(css=…)). Explicit text
 # colours keep the boxes readable in dark mode too.
 _OK = "border-left:4px solid #15803d;background:#f0fdf4;color:#14532d"
 _BAD = "border-left:4px solid #b91c1c;background:#fef2f2;color:#7f1d1d"
