@@ -40,7 +40,7 @@ from assistant.answering.collection import asks_collection, describe
 from assistant.answering.outline import Container, asked_count, containers, section_ordinal
 from assistant.answering.ranking import Ranker, load_ranker
 from assistant.answering.records import Answer, Citation
-from assistant.corpus.records import Clause, Document, record_field_words
+from assistant.corpus.records import Clause, Document, ordinal_words, record_field_words
 from assistant.retrieval.hybrid import Hit, HybridSearcher, Stats
 from assistant.text import (
     SIMPLIFIED,
@@ -180,8 +180,12 @@ def _title(documents: Sequence[Document], doc_id: str) -> str:
 
 
 def _doc_name(document: Document) -> str:
-    """What names a document in a question: its issuer, official title and heading, normalised."""
-    return normalize(f"{document.issuer or ''} {document.title} {document.heading}")
+    """What names a document in a question: its issuer, official title, heading, 文號 and place
+    in the collection (「第四篇」), normalised."""
+    return normalize(
+        f"{document.issuer or ''} {document.title} {document.heading} {document.doc_number or ''} "
+        + (ordinal_words(document.number) if document.number > 0 else "")
+    )
 
 
 def _as_typed(word: str, question: str) -> str:
@@ -272,11 +276,14 @@ class Answerer:
             stats = self.searcher.lexicon.scope(hit.clause)
             coverage = self._weighted(q_terms, set(bigrams(searched)), stats)
             cands = [(a, b, next(sims)) for a, b in spans[hit.clause.id]]
-            terms = s_terms
+            terms, names = s_terms, quoted
             if hit.clause.is_record:
-                # A document's record: the words naming the document found the record; the
-                # line that answers is the field asked for (文號, 日期, 主送機關), not the title.
-                terms = s_terms - set(bigrams(normalize(hit.clause.doc_title))) or s_terms
+                # A document's record: the words naming the document (title, issuer, 文號, a
+                # quoted name in its title) found the record; the line that answers is the field
+                # asked for (文號, 日期, 主送機關), not the line that repeats the name.
+                own = self._doc_names.get(hit.clause.doc_id, "")
+                terms = s_terms - set(bigrams(own)) or s_terms
+                names = [t for t in quoted if t not in own]
             known = [c for _, _, c in cands if c is not None]
             # On the calibrated (Traditional) scale: a Simplified law's cosines run higher.
             closest = max(known) - SCRIPT_FLOOR_OFFSET[self.searcher.script(hit.clause)] if known else None
@@ -288,10 +295,12 @@ class Answerer:
                 score = self._weighted(terms, set(bigrams(s_norm)), stats)
                 # A quoted name (「“四考”」) is matched as a whole, quotes included, so the
                 # sentence that defines it beats one that mentions 「三推四考一確定」.
-                if any(f"“{t}”" in s_norm for t in quoted):
+                if any(f"“{t}”" in s_norm for t in names):
                     score += 0.2
                 if typed and gives_value(typed, s_norm, q):
-                    score += 0.1
+                    # A record line is one field: the one holding the asked kind of value
+                    # (a date, 55份) is the answer whatever words it shares.
+                    score += 0.3 if hit.clause.is_record else 0.1
                 if wants_list and "、" in s_norm:
                     score += 0.1
                 for neg, bare in negated:
@@ -332,6 +341,23 @@ class Answerer:
         if not total:
             return {}
         return {d: w / total for d, w in self._name_weights(words).items()}
+
+    def _names_only(self, words: Sequence[str]) -> set[str]:
+        """The documents named by a word of *words* that names no other document."""
+        named = set()
+        for w in words:
+            docs = [d for d, name in self._doc_names.items() if len(w) > 1 and w in name]
+            named.update(docs if len(docs) == 1 else ())
+        return named
+
+    @staticmethod
+    def _asks_field(words: Sequence[str], top: Evidence, pattern: re.Pattern[str] | None, q: str) -> bool:
+        """Does the record line *top* answers with name a field the question asks for (one of
+        its field's words), or give the kind of value asked (a date, a body)?"""
+        a, b = top.sentence
+        line = normalize(top.hit.clause.text[a:b])
+        fields = normalize(record_field_words(line))
+        return any(w in fields for w in words) or (pattern is not None and gives_value(pattern, line, q))
 
     def _featured(self, ev: list[Evidence], question: str) -> list[Evidence]:
         """Each candidate's ranking features, relative to the question's best candidate (so
@@ -415,7 +441,7 @@ class Answerer:
         clause = top.hit.clause
         stats = lex.scope(clause)  # the gate weighs words as the clause's own source uses them
         clause_text = lex.texts.get(clause.id) or normalize(clause.text)
-        words = content_words(question)
+        words = all_words = content_words(question)
         weight = self._name_weights(words)
         named = max(weight, key=lambda d: weight[d], default=None)  # the document asked about
         other = ""
@@ -443,7 +469,11 @@ class Answerer:
             # The sentence, or else its clause, states the subject for another level (「市級
             # 紀委書記」 asked; the clause is about 鄉鎮紀委書記, its sentence names no level).
             scope_conflict=scope_conflict(q, sentence) or scope_conflict(q, normalize(clause.text)),
-            off_topic=floor is not None and closest is not None and closest < floor,
+            # Nothing near, unless the question names this record's document and no other and
+            # asks one of its fields (「第五篇文件是發給誰的?」): a document fact is on topic.
+            off_topic=floor is not None and closest is not None and closest < floor
+            and not (clause.is_record and self._names_only(all_words) == {clause.doc_id}
+                     and self._asks_field(all_words, top, pattern, q)),
             unknown_quantity=unknown,
             other_document=other,
         )

@@ -55,7 +55,7 @@ _CHATTER = re.compile(
 
 # What kind of span answers the question.
 _ASKS_NUMBER = re.compile(r"几|多少|多久|多长|比例|百分|多大|上限|最多|最少|至少|标准是")
-_ASKS_WHO = re.compile(r"谁|哪个部门|哪个机关|哪一?级|什么机关|什么部门|由谁|哪个组织|什么组织")
+_ASKS_WHO = re.compile(r"谁|(?:哪个|什么)(?:部门|机关|组织|单位|党委|政府)|哪一?级|由谁")
 _ASKS_LIST = re.compile(
     r"哪些|包括|包含|有哪|什么内容|几个方面|分别|内容是|指什么|是指|"
     r"哪[几二三四五六七八九十两]+[个项条类种方面级星]?"
@@ -226,10 +226,24 @@ def wanted_value(normalized_question: str) -> re.Pattern[str] | None:
 _NAMED_BODY = re.compile(r"(?:哪个|哪一?级|什么)(机关|部门|单位|党委|政府|组织)")
 
 
+# A body of a named kind is often called by a name without the kind's word: 「哪個部門」 is
+# answered by 鄂城區教育局 or 縣委組織部, 「哪個黨委」 by 中共三河市委 (a 縣委/市委 is a party
+# committee). Suffixes of Chinese administrative names, per kind; none of them ends a common
+# noun (部 alone would match 干部, 全部).
+_KIND_NAMES = {
+    "部门": "部门|局|厅|办公室|组织部|宣传部|统战部|委员会",
+    "党委": "党委|党组|(?<![村居])[县市镇乡区省]委(?!员)",
+    "机关": "机关|局|厅|政府|委员会|组织部|办公室",
+    "单位": "单位|部门|机关|局|厅|政府|委员会|办公室|学校",
+    "政府": "政府",
+    "组织": "组织|委员会|党委|支部|总支",
+}
+
+
 @lru_cache(maxsize=8)
 def _body(noun: str) -> re.Pattern[str]:
-    """A body of the named kind: 「縣級紀檢監察機關」 for 機關."""
-    return re.compile(rf"[\u4e00-\u9fff]{{1,8}}{noun}")
+    """A body of the named kind: 「縣級紀檢監察機關」 for 機關, 「鄂城區教育局」 for 部門."""
+    return re.compile(rf"[\u4e00-\u9fff]{{1,8}}(?:{_KIND_NAMES.get(noun, noun)})")
 
 
 _NAMED_DURATION = re.compile(rf"(?:几|多少)个?({_DURATION_UNIT})")

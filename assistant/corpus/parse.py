@@ -40,7 +40,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -535,7 +535,7 @@ def _card(d: Document) -> list[str]:
     if d.status:
         lines.append(f"狀態:{d.status}")
     values = {line.split(":", 1)[1] for line in lines}
-    for raw in d.record:
+    for raw in _rejoin_numbers(d.record):
         line = " ".join(raw.split())
         for title in (d.title, d.heading):  # 「…的意見各高中、機關各股室:」: title and addressees
             line = line.removeprefix(title).strip() if line != title else line
@@ -546,6 +546,20 @@ def _card(d: Document) -> list[str]:
             line = f"主送機關:{line[:-1]}"
         lines.append(line)
     return lines
+
+
+def _rejoin_numbers(lines: Sequence[str]) -> list[str]:
+    """Metadata lines with numbers put back together where a line break cut one: a web page's
+    header copied line by line ends 「點擊次數 :」 / 「504發布日期:2011-07-1」 / 「4關于…」, and the
+    digits opening a line belong to the field value the line before left open (a label's colon,
+    a date's hyphen, or a number cut short)."""
+    out = [line.strip() for line in lines]
+    for i in range(1, len(out)):
+        m = re.match(r"\d+", out[i])
+        if m and re.search(r"[\d::-]\s*$", out[i - 1]):
+            out[i - 1] += m[0]
+            out[i] = out[i][m.end():].strip()
+    return [line for line in out if line]
 
 
 def _check_unique(documents: list[Document], clauses: list[Clause]) -> None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from assistant.text import normalize
+from assistant.text import int_to_cn, normalize
 
 __all__ = [
     "RECORD_FIELDS", "RECORD_SECTION", "Clause", "Corpus", "Document", "SourceError", "record_clause",
-    "record_field_words",
+    "ordinal_words", "record_field_words",
 ]
 
 
@@ -102,10 +103,30 @@ RECORD_FIELDS: dict[str, str] = {
 }
 
 
+# What people call a body by its kind rather than its name: 「哪個黨委出的」 of 中共三河市委
+# (a party committee, 中共X委, is a 黨委), 「哪個部門」 of 鄂城區教育局. Matched against each
+# field value of a record line (the text after a 「:」, up to a space or bracket).
+BODY_KINDS: tuple[tuple[str, str], ...] = (
+    (r"^(?:中共|中國共產黨).+委(?:員會)?$", "黨委 黨委會"),
+    (r"政府$", "政府"),
+    (r"(?:局|廳|部|委員會|辦公室|辦公廳)$", "部門"),
+)
+
+
 def record_field_words(line: str) -> str:
-    """The words of the fields a record line names (「主送機關:…」 → 「主送 發給 …」)."""
-    line = normalize(line)
-    return " ".join(words for key, words in RECORD_FIELDS.items() if normalize(key) in line)
+    """The words of the fields a record line names (「主送機關:…」 → 「主送 發給 …」), and the
+    kind of each body it names (「發文機關:中共云和縣委」 → 黨委)."""
+    words = [w for key, w in RECORD_FIELDS.items() if normalize(key) in normalize(line)]
+    for value in re.findall(r"[::]\s*([^\s((::]+)", line):
+        words += [kind for pattern, kind in BODY_KINDS if re.search(pattern, value)]
+    return " ".join(words)
+
+
+def ordinal_words(number: int) -> str:
+    """How a question points at the *number*-th document of the collection: 「第四篇」,
+    「第4份文件」 (the seed record opens each document with 「第N篇:」)."""
+    cn = int_to_cn(number)
+    return " ".join(f"第{n}{unit}" for n in (cn, str(number)) for unit in ("篇", "份", "個文件"))
 
 
 def record_clause(doc: Document, text: str, order: int) -> Clause:

@@ -49,7 +49,7 @@ import numpy as np
 from chromadb.api.shared_system_client import SharedSystemClient  # noqa: E402
 from chromadb.config import Settings as ChromaSettings  # noqa: E402
 
-from assistant.corpus.records import Clause, Document, record_field_words
+from assistant.corpus.records import Clause, Document, ordinal_words, record_field_words
 from assistant.settings import COLLECTION, Settings
 from assistant.text import sentences
 
@@ -373,8 +373,10 @@ def passage(clause: Clause, document: Document | None = None) -> str:
         clause.section if clause.section_no else "",
         clause.subsection or "",
         clause.text,
-        # A document's record also answers to its fields' words (「發給」 for 主送機關).
+        # A document's record also answers to its fields' words (「發給」 for 主送機關) and to
+        # the document's place in the collection (「第四篇」).
         record_field_words(clause.text) if clause.is_record else "",
+        ordinal_words(document.number) if clause.is_record and document is not None and document.number > 0 else "",
     ]
     return " ".join(p for p in parts if p)
 
