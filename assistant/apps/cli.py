@@ -499,6 +499,9 @@ def _args_chat(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    import os
+
+    from assistant.apps.api import API, API_KEY_ENV
     from assistant.apps.feedback import FeedbackStore
     from assistant.apps.web import _is_loopback, build_app, launch, parse_auth
     from assistant.corpus.store import load_corpus
@@ -519,9 +522,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
     demo = build_app(assistant, feedback_store=store, corpus=load_corpus(_settings(args).corpus_dir),
                      admin=auth is not None, corpus_dir=_settings(args).corpus_dir,
                      index_path=_settings(args).index_dir)
-    launch(demo, host=args.host, port=args.port, auth=auth, prevent_thread_lock=True, quiet=True)
+    # The JSON and OpenAI-compatible APIs on the same port (issue 17): behind the login or an API
+    # key when either is set; otherwise only for this machine, unless --host opened the server.
+    api = API(demo.live, auth=auth, api_key=os.environ.get(API_KEY_ENV) or None,
+              allow_remote=not _is_loopback(args.host))
+    launch(demo, host=args.host, port=args.port, auth=auth, prevent_thread_lock=True, quiet=True, api=api)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"指引問答助手已啟動: http://{shown}:{args.port}  (Ctrl-C 結束)\n"
+          f"API: http://{shown}:{args.port}/docs  (OpenAI 相容: http://{shown}:{args.port}/v1)\n"
           f"意見回饋存於 {store.path}"
           + ("\n已登入的使用者可在「管理」分頁加入或移除指引。" if auth else ""), file=sys.stderr)
     demo.block_thread()  # until Ctrl-C

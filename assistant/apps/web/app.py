@@ -96,9 +96,12 @@ def launch(
     auth: tuple[str, str] | None = None,
     prevent_thread_lock: bool = False,
     quiet: bool = False,
+    api: Any = None,
 ) -> Any:
     """Serve *demo* locally (never a share link), with the theme, CSS and page script. An app
-    built with the 管理 tab is only ever served behind a login."""
+    built with the 管理 tab is only ever served behind a login. *api* (an
+    :class:`assistant.apps.api.API`) adds the JSON and OpenAI-compatible routes on the same port,
+    behind the same guard and sharing its login throttle."""
     from starlette.middleware import Middleware
 
     from assistant.corpus.extract import MAX_FILE_BYTES
@@ -109,7 +112,7 @@ def launch(
     # Only the 管理 tab takes files: without it no upload route answers (HTTPGuard); with it an
     # upload is at most MAX_FILE_BYTES per file, and Gradio's cache is swept of old uploads.
     demo.delete_cache = CACHE_SWEEP
-    guard = Middleware(HTTPGuard, uploads=admin, throttle=LoginThrottle(),
+    guard = Middleware(HTTPGuard, uploads=admin, throttle=api.throttle if api is not None else LoginThrottle(),
                        max_upload=MAX_UPLOAD_FILES * MAX_FILE_BYTES if admin else 0)
     return demo.launch(
         server_name=host,
@@ -122,7 +125,7 @@ def launch(
         quiet=quiet,
         show_error=False,
         max_file_size=MAX_FILE_BYTES if admin else 1,
-        app_kwargs={"middleware": [guard]},
+        app_kwargs={"middleware": [guard, *([api.middleware()] if api is not None else [])]},
         footer_links=["api"],
         theme=theme(),
         css=CSS,
