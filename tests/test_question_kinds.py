@@ -65,6 +65,8 @@ def test_a_named_unit_of_time_must_be_answered_in_that_unit() -> None:
 @pytest.mark.parametrize("question, listing", [
     ("基本原則是哪三條", True), ("有哪些職責", True), ("分別是什麼", True),
     ("從哪一級開始建立", False), ("是哪一年建立的", False), ("由哪個部門負責", False),
+    # one value for each of several things: every value is wanted
+    ("鄉鎮干部和村干部每年各培訓多少天", True), ("兩類經費各是多少", True), ("各級紅十字會有幾個", False),
 ])
 def test_list_questions(question: str, listing: bool) -> None:
     assert asks_list(normalize(question)) == listing
@@ -171,3 +173,24 @@ def test_one_chinese_numeral_reader(run: str, n: int) -> None:
     assert cn_to_int(run) == n
     if run not in ("二〇一二",):
         assert str(n) in numbers(f"共{run}元")  # the LLM check reads numerals with the same code
+
+
+def test_demonstratives_are_not_content() -> None:
+    assert content_words(normalize("云和縣那個意見的具體舉措")) == ["云和县", "举措"]
+
+
+@pytest.mark.parametrize("question, first_item, cited", [
+    # A quoted name names the list: the subsection whose heading quotes it, not the section of
+    # four 工程 that a count of four would pick. Wordings not used while writing the rule.
+    ("“規范化工程”要規范哪幾個方面?", "規范基層黨建目標管理與考評機制", "d3-s2-ss3-c10"),
+    ("云和縣那份意見提出的具體舉措有哪幾大方面?", "建設生態班子", "d2-s2-ss3-c1"),
+])
+def test_a_list_named_by_its_heading_is_answered_whole(assistant_instance, question, first_item, cited) -> None:
+    got = assistant_instance.ask(question)
+    assert not got.refused and first_item in got.answer, got.answer
+    assert got.citations[0].id == cited and len(got.citations) >= 3
+
+
+def test_a_quoted_name_no_heading_holds_is_not_another_list(assistant_instance) -> None:
+    got = assistant_instance.ask("“4+2+4”工作機制裡後面那個“4”指哪四個環節?")
+    assert not got.refused and "審核、民意采集、監督、評議" in got.answer, got.answer

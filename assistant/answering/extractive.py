@@ -522,13 +522,17 @@ class Answerer:
         candidates are looked at."""
         q = normalize(question)
         docs = list(dict.fromkeys(e.hit.clause.doc_id for e in ev[:3]))
-        titles = normalize(" ".join({e.hit.clause.doc_title for e in ev if e.hit.clause.doc_id in docs}))
+        titles = " ".join(self._doc_names.get(d, "") for d in docs)  # issuer, title, 文號 …
         # Words, not bigrams: 「組織保障有哪幾條」 must match 「組織保障」 without 「障有」 diluting it.
         words = content_words(without_exceptions(q))
         # The document's name found the document; what it lists is named by the other words,
         # unless the question names nothing else (「四項工程是哪四項」).
         words = [w for w in words if w not in titles] or words
-        idf = self.searcher.lexicon.scope(ev[0].hit.clause).word_idf
+        stats = self.searcher.lexicon.scope(ev[0].hit.clause)
+        # A word the documents never use (「幾大塊」) is in no heading: it cannot tell one list
+        # from another, so it does not dilute the share of those that can.
+        words = [w for w in words if stats.word_df(w)] or words
+        idf = stats.word_idf
         total = sum(idf(w) for w in words)
 
         def share(text: str) -> float:
@@ -539,14 +543,23 @@ class Answerer:
         paragraph = share(ev[0].hit.clause.text[a:b])
         ordinal = section_ordinal(q)
         count = asked_count(q)
+        quoted = quoted_names(q)
         best, best_score = None, 0.0
         for cont in containers(self.searcher.clauses):
             if cont.doc_id not in docs:
                 continue
-            score = share(cont.heading)
+            heading = normalize(cont.heading)
+            # A quoted name is matched whole, quotes included: it names the list asked for
+            # (「“標桿工程”包括哪幾項」: the subsection 「(四)實施“標桿工程”…」) even when the
+            # document's title has its words, and a heading without it is another list.
+            if quoted and not any(f"“{t}”" in heading for t in quoted):
+                continue
+            score = 1.0 if quoted else share(cont.heading)
             if ordinal is not None and cont.section_no == ordinal and cont.subsection_no is None:
                 score = max(score, 1.0)
-            if count is not None and len(cont.items) == count:  # 「哪四項」 and four items
+            # 「哪四項」 and four items: a tie-breaker between containers the question names,
+            # never a match on its own (「“4+2+4”機制的四個環節」 is not the four 工程).
+            if count is not None and len(cont.items) == count and score > 0:
                 score += 0.5
             if score > best_score:
                 best, best_score = cont, score

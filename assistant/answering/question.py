@@ -49,6 +49,8 @@ _CHATTER = re.compile(
         r"(?:文件|指引|意见|规定|上面|里面|里头)?(?:里|上|中)?(?:是)?(?:咋|怎么|怎样|如何)(?:说|讲|写|规定)的?",
         # Talk about what the document says: 「第二部分提了哪幾條」, 「裡面講到」.
         r"(?:提|讲|说|写)(?:了|到)", r"(?:这|那|该|哪个)?部分(?=[,,提讲说写有里])",
+        # 「意見提出的具體舉措」, 「文件裡明確的」: the document as the one that states.
+        r"(?<=文件|意见|指引|规定|办法|通知)(?:里|中|上)?(?:提出|明确|指出|强调|列出)(?:了|的)?",
         r"咋", r"一下",
     ])
 )
@@ -58,6 +60,9 @@ _ASKS_NUMBER = re.compile(r"几|多少|多久|多长|比例|百分|多大|上限
 _ASKS_WHO = re.compile(r"谁|(?:哪个|什么)(?:部门|机关|组织|单位|党委|政府)|哪一?级|由谁")
 _ASKS_LIST = re.compile(
     r"哪些|包括|包含|有哪|什么内容|几个方面|分别|内容是|指什么|是指|"
+    # 「…各多少天」「各是多少」: one value for each of several things — all of them.
+    # (「各級」「各地」 are determiners, not 「each」.)
+    r"各(?![级地类种项部单])[^,,。??]{0,4}?(?:多少|几)|"
     r"哪[几二三四五六七八九十两]+[个项条类种方面级星]?"
 )
 _NUMBERISH = re.compile(
@@ -114,7 +119,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 # Function words jieba keeps as words; they say nothing about what a clause must contain.
 _STOPWORDS = frozenset(
     "的 了 和 与 在 是 有 要 对 把 被 就 都 还 也 又 能 会 该 得 地 个 这 那 这份 一个 可以 应该 "
-    "需要 应 一般 具体 方面 什么 多少 哪些 哪个".split()
+    "需要 应 一般 具体 方面 什么 多少 哪些 哪个 那个 这个 那份 那些 这些 那篇 这篇".split()
 )
 
 
