@@ -20,6 +20,7 @@ COLLECTION = "clauses"
 DEFAULT_LLM_TIMEOUT = 20.0
 DEFAULT_QUERY_BACKEND = "onnx"
 QUERY_BACKENDS = ("onnx", "onnx-int8", "torch")
+PASSAGE_BACKENDS = ("onnx", "torch")
 
 
 def _number(env: Mapping[str, str], key: str, default: float, *, positive: bool = True) -> float:
@@ -52,6 +53,7 @@ class Settings:
     model_cache: Path | None = None  # ASSISTANT_MODEL_CACHE: the materialised e5 folder
     query_backend: str = DEFAULT_QUERY_BACKEND  # ASSISTANT_EMBED_QUERY_BACKEND
     embed_threads: int = 0  # ASSISTANT_EMBED_THREADS (0: the encoder's default)
+    passage_backend: str = "onnx"  # ASSISTANT_EMBED_PASSAGE_BACKEND: onnx (all cores) | torch
     index_lock_timeout: float = 3600.0  # ASSISTANT_INDEX_LOCK_TIMEOUT, seconds
     feedback_db: Path = REPO / "data" / "feedback.sqlite"  # ASSISTANT_FEEDBACK_DB
     auth: str | None = None  # ASSISTANT_AUTH, 「帳號:密碼」
@@ -70,6 +72,9 @@ class Settings:
         backend = (env.get("ASSISTANT_EMBED_QUERY_BACKEND") or DEFAULT_QUERY_BACKEND).strip()
         if backend not in QUERY_BACKENDS:
             raise ValueError(f"ASSISTANT_EMBED_QUERY_BACKEND must be one of {', '.join(QUERY_BACKENDS)}, not {backend!r}")
+        passages = (env.get("ASSISTANT_EMBED_PASSAGE_BACKEND") or "onnx").strip()
+        if passages not in PASSAGE_BACKENDS:
+            raise ValueError(f"ASSISTANT_EMBED_PASSAGE_BACKEND must be one of {', '.join(PASSAGE_BACKENDS)}, not {passages!r}")
         cache = (env.get("ASSISTANT_MODEL_CACHE") or "").strip()
         values = dict(
             corpus_dir=_path(env, "ASSISTANT_CORPUS", cls.corpus_dir),
@@ -80,6 +85,7 @@ class Settings:
             model_cache=Path(cache).expanduser() if cache else None,
             query_backend=backend,
             embed_threads=int(_number(env, "ASSISTANT_EMBED_THREADS", 0, positive=False)),
+            passage_backend=passages,
             index_lock_timeout=_number(env, "ASSISTANT_INDEX_LOCK_TIMEOUT", cls.index_lock_timeout),
             feedback_db=_path(env, "ASSISTANT_FEEDBACK_DB", cls.feedback_db),
             auth=env.get("ASSISTANT_AUTH") or None,

@@ -234,3 +234,59 @@ def test_materialise_idempotent_and_atomic(tmp_path, monkeypatch):
         e5model.materialise(tmp_path / "fresh")
     assert not (tmp_path / "fresh").exists()  # no half folder
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["e5"]  # no temp dirs
+
+
+# --------------------------------------------------------------------------- (e) passages via ONNX
+def test_onnx_passages_match_the_torch_reference(embedder, passages, paragraphs):
+    """Indexing embeds passages with the ONNX graph (issue 16); the sentence-transformers model
+    stays the reference: the same vectors up to float rounding, the same nearest paragraph."""
+    assert embedder.passage_backend == "onnx"
+    ref = embedder._st_encode(paragraphs, embedder._prompt("passage"), 16)
+    diff = np.abs(passages - ref).max()
+    print(f"\nonnx vs torch passages: max |diff| {diff:.2e}")
+    assert diff < 1e-5  # measured 1.9e-7 over the 519 passages and sentences of the seed
+    q = embedder.encode_queries(QUESTIONS)
+    assert ((q @ passages.T).argmax(1) == (q @ ref.T).argmax(1)).all()
+
+
+def test_passage_batches_do_not_change_vectors(embedder, paragraphs):
+    """Sorting by length, the token budget and de-duplication only regroup the work: each text
+    gets its own vector whatever it is batched with, in the order given."""
+    texts = paragraphs[:12] + [paragraphs[3], "短句。"]
+    onnx = embedder._onnx
+    alone = onnx.encode_passages(texts, token_budget=1)  # every text in a batch of its own
+    together = onnx.encode_passages(texts[::-1], token_budget=1 << 20, max_batch=64)[::-1]
+    assert alone.shape == (len(texts), 384)
+    assert np.abs(alone - together).max() < 1e-5
+    assert (alone[12] == alone[3]).all()  # a repeated text is embedded once
+
+
+def test_mmap_graph_equals_the_single_file_graph(tmp_path):
+    """The fp32 graph's weights move to a page-aligned data file that ONNX Runtime maps; the
+    values, and so every output, stay bitwise the same."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((64, 48)).astype(np.float32)
+    b = rng.standard_normal(48).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Add", ["h", "b"], ["y"])],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 48])],
+        initializer=[numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    inline = tmp_path / "inline.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(inline))
+    target = tmp_path / "model.mmap.onnx"
+    embed._externalise(inline, target)
+
+    stored = onnx.load(str(target), load_external_data=False)
+    entries = {t.name: {e.key: e.value for e in t.external_data} for t in stored.graph.initializer}
+    assert entries["w"]["location"] == "model.mmap.onnx.data"
+    assert int(entries["w"]["offset"]) % embed.EXTERNAL_ALIGN == 0
+    assert not entries["b"]  # under 1 KB: stays inline
+    x = rng.standard_normal((3, 64)).astype(np.float32)
+    run = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+           for p in (inline, target)]
+    assert (run[0] == run[1]).all()

