@@ -228,3 +228,41 @@ def test_without_a_login_the_api_answers_only_this_machine(assistant_instance, c
     _error(locked.get("/api/documents"), 401, "unauthorized")
     assert "www-authenticate" not in locked.get("/api/documents").headers  # no Basic without a login
     assert locked.get("/api/documents", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium (scripts/test.sh installs it)")
+def test_in_a_browser_docs_render_and_the_quiz_tab_downloads(open_chat) -> None:
+    """/docs renders every operation under the app's CSP with nothing fetched from elsewhere; the
+    測驗 tab's 「下載試卷」 gives the Word handout and the two workbooks."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        context = browser.new_context(locale="zh-TW", accept_downloads=True)
+        violations: list[str] = []
+        requests: list[str] = []
+        context.expose_binding("__cspViolation", lambda source, v: violations.append(v))
+        context.add_init_script("document.addEventListener('securitypolicyviolation', (e) => "
+                                "window.__cspViolation(`${e.violatedDirective} ${e.blockedURI}`));")
+        context.on("request", lambda r: requests.append(r.url))
+        page = context.new_page()
+        page.goto(f"{open_chat.url}/docs")
+        page.wait_for_selector(".opblock", timeout=30_000)
+        assert page.locator(".opblock").count() == 6  # ask, documents, clauses, search, models, chat completions
+        page.goto(f"{open_chat.url}/")
+        page.get_by_role("tab", name="測驗").click()
+        page.locator("#quiz-download-box").click()
+        page.locator("#quiz-download").click()
+        page.wait_for_selector("#quiz-files a", timeout=60_000)
+        names = page.locator("#quiz-files").inner_text().replace("\n", "")  # name and extension are two spans
+        assert ".docx" in names and "_答題卡.xlsx" in names and names.count(".xlsx") == 2
+        with page.expect_download() as download:
+            page.locator("#quiz-files a").first.click()
+        assert Path(download.value.path()).read_bytes()[:4] == b"PK\x03\x04"  # a .docx (a zip)
+        browser.close()
+    assert violations == []
+    assert [u for u in requests if not u.startswith((open_chat.url, "data:", "blob:"))] == []
