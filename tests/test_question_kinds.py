@@ -194,3 +194,21 @@ def test_a_list_named_by_its_heading_is_answered_whole(assistant_instance, quest
 def test_a_quoted_name_no_heading_holds_is_not_another_list(assistant_instance) -> None:
     got = assistant_instance.ask("“4+2+4”工作機制裡後面那個“4”指哪四個環節?")
     assert not got.refused and "審核、民意采集、監督、評議" in got.answer, got.answer
+
+
+def test_a_stated_quantity_is_read_either_way() -> None:
+    from assistant.answering.question import stated_quantities
+
+    assert stated_quantities(normalize("干滿十年要不要交流")) == {(10, "年")}
+    assert stated_quantities(normalize("任滿10年的必須交流")) == {(10, "年")}
+    assert stated_quantities(normalize("有會員二十五名以上的")) == {(25, "人")}
+    assert stated_quantities(normalize("任滿幾年")) == set()  # asked, not stated
+
+
+@pytest.mark.parametrize("question, answer", [
+    # The sentence that decides leaves out the subject its clause's first sentence states.
+    ("鄉鎮紀委書記幹滿十年了,還能不能留在原地?", "任滿10年的必須交流"),
+])
+def test_the_deciding_sentence_inherits_its_clauses_subject(assistant_instance, question, answer) -> None:
+    got = assistant_instance.ask(question)
+    assert not got.refused and answer in got.answer, got.answer

@@ -32,6 +32,7 @@ from assistant.answering.question import (
     negations,
     quoted_names,
     scope_conflict,
+    stated_quantities,
     strip_instructions,
     wanted_value,
     without_exceptions,
@@ -264,6 +265,8 @@ class Answerer:
         typed = wanted_value(q)
         wants_list = asks_list(q)
         negated = negations(question)
+        # A quantity the question states, when it asks for none (「滿10年要不要交流」).
+        stated = stated_quantities(q) if typed is None else set()
         spans = {h.clause.id: answer_sentences(h.clause.text) for h in hits}
         flat = [(h.clause.id, h.clause.text[a:b]) for h in hits for a, b in spans[h.clause.id]]
         sims = iter(self.searcher.sentence_similarity(question, flat))
@@ -292,7 +295,14 @@ class Answerer:
                 s_norm = norm[start:end]
                 if hit.clause.is_record:  # a record line also answers to its field's words
                     s_norm += " " + normalize(record_field_words(s_norm))
-                score = self._weighted(terms, set(bigrams(s_norm)), stats)
+                have = set(bigrams(s_norm))
+                score = self._weighted(terms, have, stats)
+                if not hit.clause.is_record and start > cands[0][0]:
+                    # Later sentences leave out the subject the first one states (「鄉鎮紀委書記
+                    # 一般應任滿一屆。任滿10年的必須交流。」): it counts for them, at a discount
+                    # (a later sentence may turn to another subject: 「地方各級機關…」).
+                    first = set(bigrams(norm[cands[0][0]:cands[0][1]])) - have
+                    score += self.INHERITED * self._weighted(terms, first, stats)
                 # A quoted name (「“四考”」) is matched as a whole, quotes included, so the
                 # sentence that defines it beats one that mentions 「三推四考一確定」.
                 if any(f"“{t}”" in s_norm for t in names):
@@ -303,6 +313,8 @@ class Answerer:
                     score += 0.3 if hit.clause.is_record else 0.1
                 if wants_list and "、" in s_norm:
                     score += 0.1
+                if stated and stated & stated_quantities(s_norm):
+                    score += 0.15  # 「干滿10年,是不是必須交流」: the sentence stating 10年
                 for neg, bare in negated:
                     if neg in s_norm:
                         score += 0.15
@@ -512,6 +524,7 @@ class Answerer:
         return Answer(question, text, False, cites[:1], cites[1:3], confidence=confidence), ev
 
     OUTLINE_MIN = 0.5
+    INHERITED = 0.5  # weight of the subject a clause's first sentence states, in later sentences
     LIST_WHOLE_MAX = 350  # characters: a list question gets the whole paragraph up to this
 
     def outline(self, question: str, ev: Sequence[Evidence]) -> Container | None:

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from assistant.text import bigrams, normalize
+from assistant.text import bigrams, cn_to_int, normalize
 
 MAX_QUESTION_CHARS = 500
 
@@ -333,3 +333,20 @@ def counted_thing(normalized_question: str) -> str:
         return ""
     word = next(iter(jieba_().lcut(rest)), "") if rest else ""
     return word if len(word) >= 2 and _CJK_WORD.search(word) else ""
+
+
+# A quantity a question states (「干滿10年」, 「25人以上」, 「滿一屆」), read as (value, unit).
+_STATED = re.compile(r"([0-9]+|[一二三四五六七八九十百千两]+)个?([年月天日岁人名次届倍万元%])")
+
+
+def stated_quantities(normalized_text: str) -> set[tuple[int, str]]:
+    """The (value, unit) pairs *normalized_text* states, numerals read either way (10年 = 十年):
+    the sentence that repeats the question's 「滿10年」 is the one that decides 「是不是必須」."""
+    out = set()
+    for m in _STATED.finditer(normalized_text):
+        try:
+            value = int(m[1]) if m[1].isdigit() else cn_to_int(m[1])
+        except ValueError:
+            continue
+        out.add((value, "天" if m[2] == "日" else "人" if m[2] == "名" else m[2]))
+    return out
