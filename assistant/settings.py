@@ -57,6 +57,7 @@ class Settings:
     index_lock_timeout: float = 3600.0  # ASSISTANT_INDEX_LOCK_TIMEOUT, seconds
     feedback_db: Path = REPO / "data" / "feedback.sqlite"  # ASSISTANT_FEEDBACK_DB
     auth: str | None = None  # ASSISTANT_AUTH, 「帳號:密碼」
+    api_key: str | None = None  # ASSISTANT_API_KEY: bearer key of the HTTP API of `assistant chat`
     llm_url: str | None = None  # ASSISTANT_LLM_URL: LLM phrasing on when set
     llm_model: str = ""  # ASSISTANT_LLM_MODEL
     llm_api_key: str = ""  # ASSISTANT_LLM_API_KEY
@@ -89,6 +90,7 @@ class Settings:
             index_lock_timeout=_number(env, "ASSISTANT_INDEX_LOCK_TIMEOUT", cls.index_lock_timeout),
             feedback_db=_path(env, "ASSISTANT_FEEDBACK_DB", cls.feedback_db),
             auth=env.get("ASSISTANT_AUTH") or None,
+            api_key=env.get("ASSISTANT_API_KEY") or None,
             llm_url=(env.get("ASSISTANT_LLM_URL") or "").strip().rstrip("/") or None,
             llm_model=(env.get("ASSISTANT_LLM_MODEL") or "").strip(),
             llm_api_key=env.get("ASSISTANT_LLM_API_KEY") or "",

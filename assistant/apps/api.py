@@ -58,7 +58,6 @@ from assistant.apps.web import (
 log = logging.getLogger(__name__)
 
 MODEL_ID = "guideline-assistant"
-API_KEY_ENV = "ASSISTANT_API_KEY"
 PATHS = ("/api/", "/v1/")  # prefixes served by the API; plus the exact paths below
 EXACT_PATHS = ("/api", "/v1", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc")
 STATIC_URL = "/api/docs-static"  # Swagger UI's own files (fastapi-offline), under /api/ so they are routed here

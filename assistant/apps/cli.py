@@ -499,9 +499,7 @@ def _args_chat(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    import os
-
-    from assistant.apps.api import API, API_KEY_ENV
+    from assistant.apps.api import API
     from assistant.apps.feedback import FeedbackStore
     from assistant.apps.web import _is_loopback, build_app, launch, parse_auth
     from assistant.corpus.store import load_corpus
@@ -524,7 +522,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                      index_path=_settings(args).index_dir)
     # The JSON and OpenAI-compatible APIs on the same port (issue 17): behind the login or an API
     # key when either is set; otherwise only for this machine, unless --host opened the server.
-    api = API(demo.live, auth=auth, api_key=os.environ.get(API_KEY_ENV) or None,
+    api = API(demo.live, auth=auth, api_key=_settings(args).api_key,
               allow_remote=not _is_loopback(args.host))
     launch(demo, host=args.host, port=args.port, auth=auth, prevent_thread_lock=True, quiet=True, api=api)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
