@@ -196,6 +196,24 @@ def test_scratch_assistant_adds_documents_without_touching_the_sources(seeded) -
     assert {c.doc_id for c in again.searcher.clauses} == {"d1", "d2", "d3", "d4", "d5"}
 
 
+def test_the_latest_or_earliest_dated_line_of_a_laws_record_answers(seeded) -> None:
+    """A law's record lists its enactment and amendments: 「最近一次」 asks for the last of them,
+    「最早」 for the first (bigram fake embeddings: the lexical side decides)."""
+    from assistant.answering.question import asks_extreme_date, date_key
+    from assistant.services import scratch_assistant
+    from assistant.text import normalize
+
+    assert date_key(normalize("2021年12月24日 第十三屆…第三次修正")) == (2021, 12, 24)
+    assert date_key(normalize("日期:2011-07-14")) == (2011, 7, 14) and date_key("沒有日期") is None
+    assert asks_extreme_date(normalize("最近一次修正是哪天")) == 1 and asks_extreme_date(normalize("最早哪年通過")) == -1
+    settings, emb = seeded
+    with scratch_assistant([UNION_LAW], settings=settings, embedder=emb) as scratch:
+        latest = scratch.assistant.ask("工會法最新一次修正是在哪一天?")
+        assert not latest.refused and latest.answer.startswith("2021年12月24日"), latest.answer
+        first = scratch.assistant.ask("工會法最早是哪天通過的?")
+        assert not first.refused and first.answer.startswith("1992年4月3日"), first.answer
+
+
 def test_scratch_assistant_refuses_a_bad_file_and_server_mode(seeded, tmp_path: Path) -> None:
     from dataclasses import replace
 

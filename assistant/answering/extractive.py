@@ -22,11 +22,13 @@ import numpy as np
 from assistant.answering.question import (
     BODYISH,
     MAX_QUESTION_CHARS,
+    asks_extreme_date,
     asks_list,
     clean_question,
     content,
     content_words,
     counted_thing,
+    date_key,
     gives_value,
     is_followup,
     negations,
@@ -291,6 +293,12 @@ class Answerer:
             # On the calibrated (Traditional) scale: a Simplified law's cosines run higher.
             closest = max(known) - SCRIPT_FLOOR_OFFSET[self.searcher.script(hit.clause)] if known else None
             best, best_score = (0, len(text)), -1.0
+            # 「最近一次修正」 of a law whose record lists its enactment and amendments: the line
+            # with the latest (or, 「最早」, the earliest) date.
+            extreme = None
+            if hit.clause.is_record and (order := asks_extreme_date(q)):
+                keys = [k for a, b, _ in cands if (k := date_key(norm[a:b]))]
+                extreme = (max if order > 0 else min)(keys) if keys else None
             for start, end, sim in cands:
                 s_norm = norm[start:end]
                 if hit.clause.is_record:  # a record line also answers to its field's words
@@ -307,6 +315,8 @@ class Answerer:
                 # sentence that defines it beats one that mentions 「三推四考一確定」.
                 if any(f"“{t}”" in s_norm for t in names):
                     score += 0.2
+                if extreme is not None and date_key(norm[start:end]) == extreme:
+                    score += 0.3
                 if typed and gives_value(typed, s_norm, q):
                     # A record line is one field: the one holding the asked kind of value
                     # (a date, 55份) is the answer whatever words it shares.

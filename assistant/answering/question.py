@@ -350,3 +350,33 @@ def stated_quantities(normalized_text: str) -> set[tuple[int, str]]:
             continue
         out.add((value, "天" if m[2] == "日" else "人" if m[2] == "名" else m[2]))
     return out
+
+
+# 「最近一次修正」, 「最新的版本」 / 「最早」, 「首次」: which of several dated events is asked.
+_LATEST = re.compile(r"最近|最新|最后一次|最晚|现行")
+_EARLIEST = re.compile(r"最早|最初|首次|起初")
+_DATE_PARTS = re.compile(r"([0-9〇○零一二三四五六七八九]{4})\s*[年-]\s*([0-9一二三四五六七八九十]{1,3})?\s*[月-]?\s*([0-9一二三四五六七八九十]{1,3})?")
+
+
+def asks_extreme_date(normalized_question: str) -> int:
+    """+1 when the latest of several dated events is asked (「最近一次修正」), -1 the earliest, else 0."""
+    return 1 if _LATEST.search(normalized_question) else -1 if _EARLIEST.search(normalized_question) else 0
+
+
+def date_key(normalized_text: str) -> tuple[int, int, int] | None:
+    """The first date *normalized_text* gives, as (year, month, day) — 2021年12月24日,
+    2011-07-14 or 二〇一〇年九月十三日 — for ordering; None without one."""
+    m = DATEISH.search(normalized_text)
+    if not m or not (parts := _DATE_PARTS.match(m.group(0))):
+        return None
+    digits = str.maketrans("〇○零一二三四五六七八九", "000123456789")
+
+    def num(run: str | None) -> int:
+        if not run:
+            return 0
+        return int(run) if run.isdigit() else cn_to_int(run) if len(run) < 4 else int(run.translate(digits))
+
+    try:
+        return num(parts[1]), num(parts[2]), num(parts[3])
+    except ValueError:
+        return None
