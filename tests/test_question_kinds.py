@@ -212,3 +212,26 @@ def test_a_stated_quantity_is_read_either_way() -> None:
 def test_the_deciding_sentence_inherits_its_clauses_subject(assistant_instance, question, answer) -> None:
     got = assistant_instance.ask(question)
     assert not got.refused and answer in got.answer, got.answer
+
+
+def test_a_choice_and_a_rates_period() -> None:
+    from assistant.answering.question import choice_alternatives, period_conflict
+
+    assert choice_alternatives(normalize("這個會是縣委開還是鄉鎮黨委開?")) == ("县委开", "乡镇党委开")
+    assert choice_alternatives(normalize("是正式稿還是征求意見稿")) == ("正式稿", "征求意见稿")
+    assert choice_alternatives(normalize("還有什麼要求")) is None
+    assert period_conflict(normalize("每季度補助多少錢"), normalize("每年安排30萬元")) == ("季度", "年")
+    assert period_conflict(normalize("每年補助多少錢"), normalize("每年安排30萬元")) is None
+    assert period_conflict(normalize("補助多少錢"), normalize("每年安排30萬元")) is None  # no period asked
+
+
+@pytest.mark.parametrize("question, refused, why", [
+    # Wordings not used while writing the gates.
+    ("村黨組織書記的報酬是按月發還是按季度發?", True, "或"),
+    ("縣財政每個月給村干部報酬安排多少萬元?", True, "每年"),
+    ("鄉鎮紀檢組織建設那份意見是正式稿還是征求意見稿?", False, ""),
+    ("鄉鎮干部每年至少要培訓多少天?", False, ""),
+])
+def test_choice_and_period_gates(assistant_instance, question, refused, why) -> None:
+    got = assistant_instance.ask(question)
+    assert got.refused == refused and why in got.note, (got.answer, got.note)

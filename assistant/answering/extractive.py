@@ -21,9 +21,11 @@ import numpy as np
 
 from assistant.answering.question import (
     BODYISH,
+    DATEISH,
     MAX_QUESTION_CHARS,
     asks_extreme_date,
     asks_list,
+    choice_alternatives,
     clean_question,
     content,
     content_words,
@@ -32,6 +34,7 @@ from assistant.answering.question import (
     gives_value,
     is_followup,
     negations,
+    period_conflict,
     quoted_names,
     scope_conflict,
     stated_quantities,
@@ -111,6 +114,8 @@ class Support:
     off_topic: bool = False  # no sentence of the candidates is semantically near the question
     unknown_quantity: str = ""  # 「多少獎金」: the thing counted, never named in the guidelines
     other_document: str = ""  # a document fact asked of this document, found only in another's record
+    undecided: tuple[str, str] | None = None  # 「A還是B」 asked; the clause names neither
+    period_conflict: tuple[str, str] | None = None  # (period asked, period stated): 每月 vs 每年
 
     @property
     def confidence(self) -> float:
@@ -120,7 +125,7 @@ class Support:
         clause lacks but the guidelines use, or when the clause holds under 10 % of it
         (「今天天氣怎麼樣?」: nothing in common)."""
         if (self.missing_value or self.scope_conflict or self.off_topic or self.unknown_quantity
-                or self.other_document):
+                or self.other_document or self.undecided or self.period_conflict):
             return 0.0
         if not self.words:  # no Chinese content word at all (「'; DROP TABLE …」, 「hello」):
             return round(self.covered, 4)  # the clause must cover 60 % of its terms outright
@@ -213,8 +218,14 @@ def refusal_reason(support: Support, question: str) -> str:
     if support.scope_conflict:
         asked, stated = (corpus_script(x) for x in support.scope_conflict)
         return f"最接近的條文講的是{stated}級的規定,不是{asked}。"
+    if support.period_conflict:
+        asked, stated = support.period_conflict
+        return f"最接近的條文給出的是每{corpus_script(stated)}的數,不是每{corpus_script(asked)}的。"
     if support.missing_value:
         return "最接近的條文沒有給出所問的數字。"
+    if support.undecided:
+        a, b = (_as_typed(x, question) for x in support.undecided)
+        return f"最接近的條文沒有提到「{a}」或「{b}」。"
     if support.off_topic:
         return "指引中沒有與這個問題相關的內容。"
     if support.foreign_words:
@@ -486,6 +497,11 @@ class Answerer:
         floor = self.semantic_floor
         thing = counted_thing(q)
         unknown = thing if thing and not stats.word_df(thing) else ""
+        # 「是正科級還是副科級」: a clause naming neither alternative cannot decide.
+        choice = choice_alternatives(q)
+        undecided = choice if choice and not any(
+            x in clause_text for alt in choice for x in (alt, *content_words(alt))) else None
+        quantity = pattern not in (None, BODYISH, DATEISH) and not asks_list(q)
         return Support(
             missing, round(share, 4), round(covered, 4), foreign, len(words),
             # The sentence, or else its clause, states the subject for another level (「市級
@@ -498,6 +514,8 @@ class Answerer:
                      and self._asks_field(all_words, top, pattern, q)),
             unknown_quantity=unknown,
             other_document=other,
+            undecided=undecided,
+            period_conflict=period_conflict(q, sentence) if quantity else None,
         )
 
     # -- answer -------------------------------------------------------------------------------

@@ -380,3 +380,29 @@ def date_key(normalized_text: str) -> tuple[int, int, int] | None:
         return num(parts[1]), num(parts[2]), num(parts[3])
     except ValueError:
         return None
+
+
+# 「是正科級還是副科級」: a choice between two alternatives, each a short phrase.
+_CHOICE = re.compile(r"([^,,。??是为]{2,8})还是([^,,。??呢吗啊]{2,8})")
+
+
+def choice_alternatives(normalized_question: str) -> tuple[str, str] | None:
+    """The two alternatives of a 「A還是B」 question, or None: a clause that names neither
+    cannot decide between them."""
+    m = _CHOICE.search(normalized_question)
+    return (m[1], m[2]) if m else None
+
+
+# The period a rate is asked or stated for: 「一個月多少錢」 is not answered by 「每年安排106萬元」.
+_ASKED_PERIOD = re.compile(r"(?:每个?|一个|一)(月|年|季度|周|天)")
+_STATED_PERIOD = re.compile(r"每个?(月|年|季度|周|天)")
+
+
+def period_conflict(normalized_question: str, sentence: str) -> tuple[str, str] | None:
+    """(period asked, period stated) when the question asks a quantity per one period and the
+    sentence states it only per others; both texts normalised."""
+    asked = _ASKED_PERIOD.search(normalized_question)
+    stated = set(_STATED_PERIOD.findall(sentence))
+    if asked and stated and asked[1] not in stated:
+        return asked[1], sorted(stated)[0]
+    return None
