@@ -324,6 +324,35 @@ def test_unchanged_resync_reads_no_per_clause_hashes(
     assert store.sync(clauses, replay_encoder, corpus.documents, progress=False).embedded == 0
 
 
+def test_small_stores_are_searched_exactly_in_memory_and_see_other_writers(
+    tiny_corpus: Path, tmp_path: Path, replay_encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: a small embedded store answers dense queries from an in-memory copy of its
+    vectors — the neighbours Chroma returns, in its order — and reads the copy again once any
+    writer has changed the store."""
+    from assistant.corpus.store import load_corpus
+    from assistant.index import store as ix
+
+    corpus = load_corpus(tiny_corpus)
+    clauses = list(corpus.clauses)
+    path = tmp_path / "index"
+    writer = ix.ClauseStore(ix.open_client(path), replay_encoder.name)
+    writer.sync(clauses, replay_encoder, corpus.documents, progress=False)
+    reader = ix.ClauseStore(ix.open_client(path), replay_encoder.name, create=False)
+    q = replay_encoder.embedder.encode_queries([TINY_Q])[0]
+    fast, fast_sentences = reader.query(q, 5), reader.query_sentences(q, 20)
+    assert set(reader._exact) == {ix.COLLECTION, ix.COLLECTION + ix.SENTENCES}  # served from memory
+    with monkeypatch.context() as m:
+        m.setattr(ix, "EXACT_SEARCH_MAX", 0)
+        slow, slow_sentences = reader.query(q, 5), reader.query_sentences(q, 20)
+    for a, b in ((fast, slow), (fast_sentences, slow_sentences)):
+        assert [i for i, _ in a] == [i for i, _ in b]
+        assert max(abs(x - y) for (_, x), (_, y) in zip(a, b)) < 1e-5
+    best = fast[0][0]
+    writer.sync([c for c in clauses if c.id != best], replay_encoder, corpus.documents, progress=False)
+    assert best not in [i for i, _ in reader.query(q, 5)]
+
+
 def test_concurrent_rebuilds_and_a_reader_in_one_process(tiny_corpus: Path, tmp_path: Path, replay_encoder) -> None:
     from assistant.answering.extractive import Assistant
     from assistant.corpus.store import load_corpus

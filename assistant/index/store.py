@@ -421,6 +421,9 @@ SENTENCES = "__sentences"  # suffix of the companion collection holding one vect
 # Passages handed to the encoder (and upserted) at a time: enough for it to sort them by length
 # into well-filled batches, few enough that the progress bar moves and a crash loses little.
 EMBED_WINDOW = 256
+# Embedded collections up to this size are searched exactly in memory (issue 16: 2 Chroma calls
+# of ~1 ms each per question); larger ones, and servers, through Chroma's HNSW. 0 turns it off.
+EXACT_SEARCH_MAX = 20_000
 SENTENCE_MANIFEST_KEY = "sentence_manifest"
 
 
@@ -491,6 +494,53 @@ class ClauseStore:
     def _open_collections(self) -> None:
         self.collection = self._collection()
         self.sentences = self._collection(self.name + SENTENCES)
+        self._exact: dict[str, tuple[tuple, list[str], np.ndarray] | None] = {}
+
+    def _stamp(self) -> tuple:
+        """Changes whenever any process writes the embedded store (its sqlite file or WAL)."""
+        out: list[object] = [self._inode]
+        for name in (SQLITE, SQLITE + "-wal"):
+            try:
+                st = (self.path / name).stat()
+                out += [st.st_mtime_ns, st.st_size]
+            except OSError:
+                out += [0, 0]
+        return tuple(out)
+
+    def _in_memory(self, col) -> tuple[list[str], np.ndarray] | None:
+        """Every (id, vector) of a small embedded collection, read once and searched exactly in
+        numpy (a question then costs a matrix-vector product instead of two Chroma queries);
+        read again after any write. None for a server, a big collection or an empty one."""
+        if self.path is None or col is None or not EXACT_SEARCH_MAX:
+            return None
+        stamp = self._stamp()
+        cached = self._exact.get(col.name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1], cached[2]
+        ids: list[str] = []
+        rows: list[np.ndarray] = []
+        try:
+            with self._guard("read"):
+                n = col.count()
+            if not n or n > EXACT_SEARCH_MAX:
+                return None
+            for got in self._pages(col, ["embeddings"]):
+                ids += got["ids"]
+                rows += [np.asarray(v, dtype=np.float32) for v in got["embeddings"]]
+        except IndexError_:  # e.g. a rebuild swapped the directory: Chroma's path retries
+            return None
+        if len(ids) != n:
+            return None
+        matrix = np.stack(rows)
+        self._exact[col.name] = (stamp, ids, matrix)
+        return ids, matrix
+
+    @staticmethod
+    def _nearest(found: tuple[list[str], np.ndarray], q: np.ndarray, k: int) -> list[tuple[str, float]]:
+        ids, matrix = found
+        sims = matrix @ q.reshape(-1)
+        order = np.argsort(-sims, kind="stable")[:k]
+        return [(ids[i], float(sims[i])) for i in order]
 
     def _collection(self, name: str | None = None):
         # embedding_function=None: we always pass our own vectors; Chroma's default function
@@ -580,6 +630,8 @@ class ClauseStore:
             return []
         self.refresh()
         q = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        if (found := self._in_memory(self.collection)) is not None:
+            return self._nearest(found, q, k)
         for attempt in (0, 1):
             try:
                 with self._guard("query"):
@@ -603,6 +655,8 @@ class ClauseStore:
         if k <= 0 or self.sentences is None:
             return []
         q = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        if (found := self._in_memory(self.sentences)) is not None:
+            return [(i.rsplit("@", 1)[0], sim) for i, sim in self._nearest(found, q, k)]
         with self._guard("query"):
             n = self.sentences.count()
             if not n:
