@@ -107,17 +107,20 @@ def test_cadre_journey(page, app):
     first = ask(page, ROTATION_SIMPLIFIED)
     assert "10年" in first.locator(".short-answer").inner_text()
     card = first.locator(".cite-card").first
-    assert "任滿10年的必須交流" in card.inner_text()
-    assert card.locator("mark").inner_text() == "任滿一屆的應適當交流,任滿10年的必須交流。"
-    assert "第6條" in card.locator(".cite-no").inner_text()
+    # A Simplified question: the page follows the reader's script (issue 13)…
+    assert "任满10年的必须交流" in card.inner_text()
+    assert card.locator("mark").inner_text() == "任满一届的应适当交流,任满10年的必须交流。"
+    assert "第6条" in card.locator(".cite-no").inner_text()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "chat.png"))
 
     card.locator("button.copy-cite").click()
-    expect(card.locator("button.copy-cite")).to_have_text("已複製")
-    copied = page.evaluate("navigator.clipboard.readText()")
+    expect(card.locator("button.copy-cite")).to_have_text("已复制")
+    copied = page.evaluate("navigator.clipboard.readText()")  # …and copying gives the original
     assert copied.startswith("《關于加強鄉鎮紀檢組織建設的指導意見》二、進一步健全鄉鎮紀檢組織 第6條:")
     assert "任滿10年的必須交流" in copied
+    page.locator("#script-switch label", has_text="繁").click()  # the rest of the journey in Traditional
+    expect(card).to_contain_text("任滿10年的必須交流")
 
     second = ask(page, FOLLOW_UP)
     assert second.locator("a.clause-link").first.get_attribute("href") == "?clause=d4-s2-c6"
@@ -144,7 +147,8 @@ def test_cadre_journey(page, app):
     target.wait_for(state="visible")
     expect(target).to_have_class(re.compile(r"\bis-target\b"))
     assert "任滿10年的必須交流" in target.inner_text() and "第6條" in target.inner_text()
-    assert target.is_visible() and page.evaluate("location.search") == "?clause=d4-s2-c6"
+    # The URL is not rewritten: a reload opens the chat the reader was in, not 瀏覽條文 (issue 13).
+    assert target.is_visible() and page.evaluate("location.search") == ""
     time.sleep(0.3)  # let the smooth layout settle before the picture
     page.screenshot(path=str(SHOTS / "browse.png"))
     page.click("#tab-chat-button")

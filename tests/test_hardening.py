@@ -434,14 +434,14 @@ def test_chat_feedback_and_search_limits_hold_on_the_server(public_app):
     from assistant.apps.feedback import FeedbackStore
 
     demo, _, db = public_app
-    *_, (_box, chat, records, history) = list(_fn(demo, "respond")(ROTATION + "甲" * 5_000_000, [], {}, []))
+    *_, (_box, chat, store, *_shown) = list(_fn(demo, "respond")(ROTATION + "甲" * 5_000_000, None))
     shown = chat[0]["content"]
     assert len(shown) < web.MAX_QUESTION + 100 and f"只依前 {web.MAX_QUESTION} 字作答" in chat[-1]["content"]
-    assert len(records[1]["question"]) == web.MAX_QUESTION and len(history[0]) == web.MAX_QUESTION
+    assert len(store["conversations"][0]["turns"][0]["q"]) == web.MAX_QUESTION  # kept (and asked next) as read
     before = len(FeedbackStore(db).all())
-    _kept, rows, message = _fn(demo, "on_comment")("意" * 5_000_000, records, {})
+    _kept, rows, message = _fn(demo, "on_comment")("意" * 5_000_000, store, {})
     assert rows == {} and f"最多 {web.MAX_COMMENT} 字" in message and len(FeedbackStore(db).all()) == before
-    _kept, rows, message = _fn(demo, "on_comment")("很清楚", records, {})
+    _kept, rows, message = _fn(demo, "on_comment")("很清楚", store, {})
     assert message == "意見已記錄,謝謝。" and len(FeedbackStore(db).all()) == before + 1
     html_out = _fn(demo, "search")("紀委書記 交流" + "乙" * 1_000_000)
     assert "d4-s2-c6" in html_out and len(html_out) < 20_000

@@ -353,7 +353,7 @@ def test_admin_upload_answers_from_the_new_guideline(admin_app, admin_client, tm
     cite = got["citations"][0]
     assert cite["id"] == "d6-s1-c2" and cite["doc_title"] == "測試縣村級檔案管理辦法"
     assert cite["clause"] == "第二條" and "不少於30年" in cite["quote"]  # as the file prints it (issue 14)
-    turn = list(handler(demo, "respond")(ARCHIVE_Q, [], {}, []))[-1]
+    turn = list(handler(demo, "respond")(ARCHIVE_Q, None))[-1]
     assert 'href="?clause=d6-s1-c2"' in turn[1][-1]["content"]
     assert 'href="?clause=d6-s1-c2"' in handler(demo, "search")("會計檔案 保管期限")
     assert admin_client.predict(ROTATION_SIMPLIFIED, api_name="/ask")["citations"][0]["id"] == "d4-s2-c6"

@@ -107,7 +107,7 @@ def _feedback(item: QuizItem, given: str, ok: bool) -> str:
             f"<b>{verdict}</b><br>{mine}正確答案:<b>{_e(item.answer_text)}</b><br>"
             f"說明:{_e(item.explanation)}"
             f'<div style="{_CITE}"><b>出處:{_e(item.citation.label)}</b>'
-            f'<span style="color:#64748b">(條文 {_e(item.citation.id)})</span><br>'
+            f' <a class="clause-link" href="?clause={_e(item.citation.id)}">在瀏覽條文中查看</a><br>'
             f"{_marked_clause(item)}</div></div>")
 
 

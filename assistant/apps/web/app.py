@@ -7,12 +7,19 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from assistant.apps.web.admin import build_admin_tab, wire_admin_tab
-from assistant.apps.web.assets import CSS, HEAD, theme
+from assistant.apps.web.assets import CSS, page_head, theme
 from assistant.apps.web.browse import build_browse_tab
-from assistant.apps.web.chat import build_chat_tab, with_clip_note
+from assistant.apps.web.chat import (
+    STORE_KEY,
+    STORE_SECRET,
+    build_chat_tab,
+    with_clip_note,
+)
+from assistant.apps.web.conversations import clean_store, empty_store
 from assistant.apps.web.guard import HTTPGuard, LoginThrottle
 from assistant.apps.web.limits import CACHE_SWEEP, MAX_QUESTION, MAX_UPLOAD_FILES
 from assistant.apps.web.live import LiveAssistant
+from assistant.apps.web.script import SCRIPTS, TRADITIONAL
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -56,15 +63,22 @@ def build_app(
         return with_clip_note(live.assistant.ask(question[:MAX_QUESTION]), clipped).to_dict()
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
-        gr.HTML(
-            f'<div class="app-header"><h1>{TITLE}</h1><p>依據五份組織建設指引作答,'
-            "每個答案都附原文條款;指引沒有規定的,會如實說明。繁體、簡體提問均可。</p></div>"
-        )
+        # The reader's conversations and script, kept in the browser (localStorage).
+        store = gr.BrowserState(empty_store(), storage_key=STORE_KEY, secret=STORE_SECRET)
+        with gr.Row(elem_id="app-header-row", equal_height=True):
+            gr.HTML(
+                f'<div class="app-header"><h1>{TITLE}</h1><p>依據五份組織建設指引作答,'
+                "每個答案都附原文條款;指引沒有規定的,會如實說明。繁體、簡體提問均可。</p></div>",
+                scale=8,
+            )
+            switch = gr.Radio(list(SCRIPTS), value=TRADITIONAL, label="繁體/简体", show_label=False, container=False, scale=1,
+                              min_width=110, elem_id="script-switch")
         with gr.Tabs(selected="chat", elem_id="main-tabs"):
             with gr.Tab("問答", id="chat", elem_id="tab-chat"):
-                build_chat_tab(live, feedback_store)
+                chat = build_chat_tab(demo, live, corpus, feedback_store, store, switch)
             with gr.Tab("瀏覽條文", id="browse", elem_id="tab-browse"):
-                toc = build_browse_tab(demo, live, corpus)
+                browse = build_browse_tab(demo, live, corpus, store)
+                toc = browse["toc"]
             try:
                 from assistant.apps.quiz_tab import build_quiz_tab
             except ModuleNotFoundError as exc:
@@ -77,6 +91,17 @@ def build_app(
                 with gr.Tab("管理", id="admin", elem_id="tab-admin") as admin_tab:
                     ui = build_admin_tab(live)
 
+        def on_switch(script: str, raw_store: Any, query: str):
+            """繁/简: the chat and 瀏覽條文 drawn again in *script*, which the browser remembers;
+            the page script converts the rest of the page (labels, buttons, the 測驗 tab)."""
+            if script not in SCRIPTS:
+                return (gr.skip(),) * 4
+            store = {**clean_store(raw_store), "script": script}
+            return (store, chat["show"](store)[0], *browse["show"](script, query))
+
+        switch.change(on_switch, [switch, store, browse["query"]], [store, chat["chatbot"], toc, browse["results"]],
+                      js="(script, ...rest) => { window.assistantScript?.(script); return [script, ...rest]; }",
+                      queue=False, show_progress="hidden", api_visibility="private")
         gr.api(ask_api, api_name="ask", concurrency_id="assistant",
                api_description="回答一個問題;傳回與 `assistant ask --json` 相同的 JSON。")
         if admin:
@@ -129,7 +154,7 @@ def launch(
         footer_links=["api"],
         theme=theme(),
         css=CSS,
-        head=HEAD,
+        head=page_head(),
     )
 
 

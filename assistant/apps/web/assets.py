@@ -96,6 +96,32 @@ CSS = """
 .doc-table td.num { text-align: right; }
 .doc-table td.pending { color: var(--color-accent); }
 .doc-kind { font-size: .8rem; color: var(--body-text-color-subdued); }
+#app-header-row { align-items: center; }
+#script-switch { flex-grow: 0 !important; }
+.answer-list { margin: .2rem 0; padding-left: 1.6rem; font-size: 1.05rem; font-weight: 500; }
+.answer-list li { margin: .15rem 0; }
+.cite-mark { color: var(--color-accent); font-size: .75em; margin-left: .15em; }
+.converted { font-size: .82rem; color: var(--body-text-color-subdued); margin-top: .3rem; }
+.answer-actions { margin-top: .5rem; }
+.copy-answer, .followup { border: 1px solid var(--border-color-primary); border-radius: 4px; padding: .15rem .6rem;
+  background: var(--button-secondary-background-fill); cursor: pointer; font-size: .88rem; }
+.copy-answer:hover, .followup:hover { border-color: var(--color-accent); }
+.copy-src { display: none !important; }
+.followups { margin-top: .4rem; }
+.followups .followup { display: block; text-align: left; margin: .3rem 0; line-height: 1.5; white-space: normal; }
+.see-also ul { padding-left: 1.2rem; margin: .3rem 0; }
+.see-also li { overflow-wrap: anywhere; margin: .2rem 0; }
+#chat .message { max-width: 100%; overflow-wrap: anywhere; }
+#chat [data-testid=bot] { scroll-margin-top: 8px; }
+#chat button[aria-label=Clear] { display: none; }  /* 新對話 and 刪除 keep the conversations */
+.deep-link-missing { padding: .5rem .8rem; border-left: 4px solid var(--color-accent); margin: .5rem 0;
+  background: var(--background-fill-secondary); }
+#export-row { gap: .5rem; }
+@media (max-width: 640px) {
+  .app-header h1 { font-size: 1.3rem; }
+  .app-header p { font-size: .85rem; }
+  #chat { height: 72vh !important; }
+}
 """
 
 # Event delegation on the document: chat messages are re-rendered while streaming, so handlers
@@ -114,9 +140,11 @@ HEAD = """
     let ok = false; try { ok = document.execCommand("copy"); } catch (e) {}
     ta.remove(); return ok;
   };
+  const zh = (text) => (window.assistantConvert ? window.assistantConvert(text) : text);
   const browseTab = () => document.getElementById("tab-browse-button")
     || [...document.querySelectorAll("button[role=tab]")].find((b) => b.textContent.trim() === "瀏覽條文");
-  // Open clause *id* in 瀏覽條文: select the tab, unfold its document, scroll to and mark it.
+  // Open clause *id* in 瀏覽條文: select the tab, unfold its document, scroll to and mark it. The
+  // URL is left as it is: a reload opens the page the reader came to, not this clause.
   const showClause = (id, tries = 0) => {
     const tab = browseTab();
     if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();
@@ -125,25 +153,61 @@ HEAD = """
       let p = el.parentElement;
       for (; p; p = p.parentElement) if (p.tagName === "DETAILS") p.open = true;
     }
+    // The contents are there, the clause is not (after a moment: on load the contents may still be
+    // redrawn with documents added since start-up).
+    if (!el && document.querySelector("#toc .toc-doc") && tries >= 40) {
+      const toc = document.getElementById("toc");
+      if (!document.getElementById("clause-missing")) {
+        const note = document.createElement("div");
+        note.id = "clause-missing"; note.className = "deep-link-missing"; note.setAttribute("role", "alert");
+        note.textContent = zh("連結所指的條文不存在(可能已被移除,或連結有誤)。請從下面的目錄查找。");
+        toc.prepend(note);
+      }
+      if (tries < 100) setTimeout(() => showClause(id, tries + 1), 50);
+      return;
+    }
     if (!el || !el.offsetParent) {  // tab still rendering, or the app not mounted yet
       if (tries < 100) setTimeout(() => showClause(id, tries + 1), 50);
       return;
     }
+    document.getElementById("clause-missing")?.remove();
     document.querySelectorAll(".toc-clause.is-target").forEach((e) => e.classList.remove("is-target"));
     el.classList.add("is-target");
     el.scrollIntoView({ block: "center" });
     el.focus({ preventScroll: true });
-    const url = new URL(location.href);
-    url.searchParams.set("clause", id);
-    history.replaceState(null, "", url);
+  };
+  const flash = (button, text, back) => {
+    const label = button.querySelector(".label") || button;
+    label.textContent = text;
+    setTimeout(() => { label.textContent = back; }, 1600);
   };
   document.addEventListener("click", async (ev) => {
     const copy = ev.target.closest("button.copy-cite");
     if (copy) {
       ev.preventDefault();
+      const back = copy.textContent;
       const ok = await copyText(copy.dataset.copy || copy.title);
-      copy.textContent = ok ? "已複製" : "複製失敗,請手動選取";
-      setTimeout(() => { copy.textContent = "複製引用"; }, 1600);
+      flash(copy, ok ? zh("已複製") : zh("複製失敗,請手動選取"), back);
+      return;
+    }
+    const whole = ev.target.closest("button.copy-answer");
+    if (whole) {  // 「複製回答」: the answer and its citations, as written in the guidelines
+      ev.preventDefault();
+      const label = whole.querySelector(".label");
+      const back = label ? label.textContent : "";
+      const ok = await copyText(whole.querySelector(".copy-src")?.textContent || "");
+      flash(whole, ok ? zh("已複製") : zh("複製失敗,請手動選取"), back);
+      return;
+    }
+    const follow = ev.target.closest("button.followup");
+    if (follow) {  // a suggested question: asked as it stands in the guidelines
+      ev.preventDefault();
+      const box = document.querySelector("#question textarea");
+      if (box) {
+        box.value = follow.title || follow.textContent;
+        box.dispatchEvent(new Event("input", { bubbles: true }));
+        setTimeout(() => document.getElementById("ask")?.click(), 60);
+      }
       return;
     }
     const link = ev.target.closest("a.clause-link");
@@ -153,11 +217,92 @@ HEAD = """
       showClause(id);
     }
   }, true);
+  // After each answer the start of the new reply is in view (the chatbot's own autoscroll is off:
+  // on a phone it left the short answer above the screen and showed the tail of the cards).
+  let replies = 0, finished = 0;
+  const reveal = () => {
+    const bots = document.querySelectorAll("#chat [data-testid=bot]");
+    if (bots.length < replies) { replies = bots.length; finished = Math.min(finished, replies); }
+    const last = bots[bots.length - 1];
+    if (!last) return;
+    const done = !!last.querySelector(".answer");
+    if (bots.length > replies || (done && finished < bots.length)) {
+      replies = bots.length;
+      if (done) finished = bots.length;
+      last.scrollIntoView({ block: "start" });
+    }
+  };
+  let queued = false;
+  new MutationObserver(() => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; reveal(); window.assistantConvertPage?.(); });
+  }).observe(document.documentElement, { childList: true, subtree: true, characterData: true });
   const wanted = new URLSearchParams(location.search).get("clause");
   if (wanted && /^[a-z0-9-]{1,40}$/.test(wanted)) showClause(wanted);
+  else if (wanted) setTimeout(() => showClause("-"), 0);
 })();
 </script>
 """
+
+# 繁/简 for the rest of the page: answers, cards and 瀏覽條文 come from the server already in the
+# reader's script (OpenCC, phrase by phrase); labels, buttons and the 測驗 tab are converted here,
+# character by character with OpenCC's table, and put back on 繁. A reader's own words (their
+# questions, what they type) are never converted.
+SCRIPT_JS = """
+<script>
+(() => {
+  const from = Array.from("__FROM__"), to = Array.from("__TO__");
+  const table = new Map();
+  if (from.length === to.length) for (let i = 0; i < from.length; i++) table.set(from[i], to[i]);
+  const convert = (text) => { let out = ""; for (const ch of text) out += table.get(ch) || ch; return out; };
+  let script = "繁";
+  const shown = new WeakMap();  // node → [original, converted]
+  const SERVER = ".answer, .user-q, .pending, .short-answer, .toc, .search-results, .search-empty, textarea, input, script, style";
+  const swap = (node, value, set) => {
+    const seen = shown.get(node);
+    if (script === "简") {
+      if (seen && value === seen[1]) return;
+      const out = convert(value);
+      if (out !== value) { shown.set(node, [value, out]); set(out); }
+    } else if (seen) {
+      shown.delete(node);
+      if (value === seen[1]) set(seen[0]);
+    }
+  };
+  const convertPage = () => {
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!el || el.closest(SERVER) || !n.data.trim()) continue;
+      swap(n, n.data, (v) => { n.data = v; });
+    }
+    document.querySelectorAll("textarea[placeholder], input[placeholder]").forEach((el) => {
+      swap(el, el.placeholder, (v) => { el.placeholder = v; });
+    });
+  };
+  window.assistantConvert = (text) => (script === "简" ? convert(text) : text);
+  window.assistantConvertPage = () => { if (script === "简" || document.documentElement.dataset.script === "简") convertPage(); };
+  window.assistantScript = (s) => {
+    if (s !== "繁" && s !== "简") return;
+    script = s;
+    document.documentElement.dataset.script = s;
+    document.documentElement.lang = s === "简" ? "zh-CN" : "zh-TW";
+    convertPage();
+    if (s === "繁") document.documentElement.dataset.script = "繁";
+  };
+})();
+</script>
+"""
+
+
+def page_head() -> str:
+    """The page's <head> additions: :data:`HEAD` and the 繁/简 script with OpenCC's table."""
+    from assistant.apps.web.script import char_table
+
+    table = char_table()
+    return HEAD + SCRIPT_JS.replace("__FROM__", "".join(table)).replace("__TO__", "".join(table.values()))
+
 
 # Gradio's login form shows nothing when the server throttles failed logins (HTTP 429), and the
 # login page carries no `head` (Gradio adds it once logged in): HTTPGuard puts this script into
