@@ -220,7 +220,8 @@ def test_security_policy_holds_on_every_tab(browser, app):
         pg.click("#quiz-start")
         expect(pg.locator("#quiz-stem")).not_to_be_empty()
         pg.click("#quiz-submit")  # unanswered: the tab says so (an inline-styled message)
-        expect(pg.locator("#quiz-feedback")).to_contain_text("請先作答")
+        # the Simplified question set the page to 简 (issue 13): the 測驗 tab follows
+        expect(pg.locator("#quiz-feedback")).to_contain_text("请先作答")
         pg.goto(app[0] + "?clause=d2-s2-ss3-c5")
         pg.locator("#clause-d2-s2-ss3-c5.is-target").wait_for(state="visible")
         assert violations == [], violations

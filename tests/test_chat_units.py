@@ -199,3 +199,17 @@ def test_every_follow_up_is_answered(assistant_instance, corpus, question):
         reply = assistant_instance.ask(q, history=[question])
         assert not reply.refused and q not in question, (q, reply.answer)
     assert suggest(assistant_instance, corpus, assistant_instance.ask("公務員的年終獎金怎麼算?"), []) == []
+
+
+def test_a_refused_upload_is_named_as_uploaded():
+    from assistant.apps.web.admin import _upload_name, render_add_report
+    from assistant.apps.web.live import as_uploaded
+    from assistant.services import AddReport, FileResult
+
+    name = _upload_name("../../evil.txt", "/tmp/gradio/abc/evil.txt")
+    report = AddReport([FileResult("/tmp/gradio/abc/evil.txt", "evil.txt", "failed", error="cannot be stored",
+                                   code="bad_name"),
+                        FileResult("/tmp/gradio/def/ok.txt", "ok.txt", "added", clauses=3)])
+    shown = render_add_report(as_uploaded(report, {"/tmp/gradio/abc/evil.txt": name, "/tmp/gradio/def/ok.txt": "ok.txt"}))
+    assert f'<span class="file-name">{name}</span>:這個檔名不能存入語料庫(以「.」開頭' in shown and name.startswith(".")
+    assert "evil.txt</span>:" not in shown.replace(name, "")

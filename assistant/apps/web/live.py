@@ -3,6 +3,7 @@
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from assistant.apps.web.admin import (
@@ -94,7 +95,7 @@ class LiveAssistant:
             if changed:
                 self._try_reload(old)
         log.info("admin add: %s", "; ".join(report.lines()))
-        return changed, render_add_report(report)
+        return changed, render_add_report(as_uploaded(report, dict(zip(paths, names))))
 
     def remove(self, target: str) -> tuple[bool, str]:
         """Remove an added file (or document id) and its clauses; returns (changed, HTML)."""
@@ -126,3 +127,10 @@ class LiveAssistant:
         except Exception:  # noqa: BLE001 - keep answering from the old assistant
             log.exception("reloading the corpus failed; still answering from the previous one")
 
+
+def as_uploaded(report: Any, names: dict[str, str]) -> Any:
+    """*report* with each refused file named as it was uploaded (*names*: path → upload name),
+    not as the corpus would have stored it: 「../../evil.txt」 is reported as 「....evil.txt」 with
+    the reason that name is refused (it starts with 「.」), never as a name the reason contradicts."""
+    files = [replace(f, name=names.get(f.path, f.name)) if f.status == "failed" else f for f in report.files]
+    return replace(report, files=files)
