@@ -103,6 +103,13 @@ def test_phone_shows_the_start_of_the_newest_reply(phone, question):
     assert phone.locator("#chat [data-testid=block-label]").count() == 0 or not phone.locator(
         "#chat [data-testid=block-label]").first.is_visible()
     assert not phone.locator("#chat button[aria-label=Clear]").first.is_visible()
+    if reply.locator(".see-also summary").count():  # 另見相關條文 opens inside its bubble
+        reply.locator(".see-also summary").click()
+        assert phone.evaluate("""() => {
+          const list = [...document.querySelectorAll('#chat .see-also[open] ul')].pop();
+          const bubble = list.closest('[data-testid=bot]').getBoundingClientRect(), r = list.getBoundingClientRect();
+          return r.left >= bubble.left - 1 && r.right <= bubble.right + 1 && r.bottom <= bubble.bottom + 1;
+        }""")
 
 
 def test_simplified_question_gets_a_simplified_page_and_copy_gives_the_original(page):
