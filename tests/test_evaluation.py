@@ -214,6 +214,17 @@ def test_the_latest_or_earliest_dated_line_of_a_laws_record_answers(seeded) -> N
         assert not first.refused and first.answer.startswith("1992年4月3日"), first.answer
 
 
+def test_a_short_first_sentence_stating_a_quantity_is_not_a_heading() -> None:
+    """A law article's 「新錄用的公務員試用期為一年。」 answers; a guideline's lead 「大力加強隊伍建設。」
+    is its paragraph's heading."""
+    from assistant.answering.extractive import answer_sentences
+
+    law = "新录用的公务员试用期为一年。试用期满合格的，予以任职；不合格的，取消录用。"
+    assert answer_sentences(law)[0][0] == 0
+    guide = "大力加強隊伍建設。要建立健全紅十字會工作人員的培訓制度,提高隊伍素質。"
+    assert answer_sentences(guide)[0][0] > 0
+
+
 def test_scratch_assistant_refuses_a_bad_file_and_server_mode(seeded, tmp_path: Path) -> None:
     from dataclasses import replace
 

@@ -9,7 +9,7 @@ import pytest
 from assistant.answering.collection import asks_collection, describe
 from assistant.answering.outline import asked_count, containers, lead, section_ordinal
 from assistant.answering.question import (
-    DATEISH, asks_list, asks_yesno, content_words, gives_value, scope_conflict, wanted_value,
+    DATEISH, asks_list, asks_yesno, content_words, counted_thing, gives_value, scope_conflict, wanted_value,
 )
 from assistant.corpus.store import load_corpus
 from assistant.text import normalize
@@ -235,3 +235,22 @@ def test_a_choice_and_a_rates_period() -> None:
 def test_choice_and_period_gates(assistant_instance, question, refused, why) -> None:
     got = assistant_instance.ask(question)
     assert got.refused == refused and why in got.note, (got.answer, got.note)
+
+
+@pytest.mark.parametrize("question, text", [
+    # How laws write the values they set (wordings not used while writing the patterns).
+    ("要多少成員同意才能通過?", "經全體成員三分之二以上同意"),
+    ("需要多少人表決通過?", "非經全體代表過半數通過"),
+    ("賠多少?", "給予本人年收入二倍的賠償"),
+    ("每次最多請幾天假?", "每次不超過三個工作日"),
+    ("按什麼比例提取?", "按上年收入的百分之十提取"),
+])
+def test_the_values_laws_give(question: str, text: str) -> None:
+    q = normalize(question)
+    assert gives_value(wanted_value(q), normalize(text), q), (question, text)
+
+
+def test_a_ratio_is_not_a_thing_counted() -> None:
+    assert counted_thing(normalize("按多少比例撥付")) == ""
+    assert counted_thing(normalize("每年能拿多少獎金")) == "奖金"
+    assert "一届" not in content_words(normalize("基層工會委員會一屆幹幾年"))

@@ -23,6 +23,7 @@ from assistant.answering.question import (
     BODYISH,
     DATEISH,
     MAX_QUESTION_CHARS,
+    NUMBERISH,
     asks_extreme_date,
     asks_list,
     choice_alternatives,
@@ -138,9 +139,11 @@ _LEAD_MAX = 25
 def answer_sentences(text: str) -> list[tuple[int, int]]:
     """Sentences that may answer. A clause's short lead sentence is its heading
     (「有計劃地推進干部交流。」): context for retrieval, but not an answer while the clause has
-    a body."""
+    a body — unless it states a quantity, which no heading does (a law's 「新錄用的公務員試用期
+    為一年。」 opens its article)."""
     spans = sentences(text)
-    if len(spans) > 1 and spans[0][1] - spans[0][0] <= _LEAD_MAX and "," not in text[spans[0][0] : spans[0][1]]:
+    lead = text[spans[0][0] : spans[0][1]] if spans else ""
+    if len(spans) > 1 and len(lead) <= _LEAD_MAX and "," not in lead and not NUMBERISH.search(normalize(lead)):
         return spans[1:]
     return spans
 
@@ -310,6 +313,7 @@ class Answerer:
             if hit.clause.is_record and (order := asks_extreme_date(q)):
                 keys = [k for a, b, _ in cands if (k := date_key(norm[a:b]))]
                 extreme = (max if order > 0 else min)(keys) if keys else None
+            valued, valued_score = None, -1.0  # the best sentence giving the asked kind of value
             for start, end, sim in cands:
                 s_norm = norm[start:end]
                 if hit.clause.is_record:  # a record line also answers to its field's words
@@ -328,7 +332,8 @@ class Answerer:
                     score += 0.2
                 if extreme is not None and date_key(norm[start:end]) == extreme:
                     score += 0.3
-                if typed and gives_value(typed, s_norm, q):
+                gives = bool(typed) and gives_value(typed, s_norm, q)
+                if gives:
                     # A record line is one field: the one holding the asked kind of value
                     # (a date, 55份) is the answer whatever words it shares.
                     score += 0.3 if hit.clause.is_record else 0.1
@@ -347,6 +352,15 @@ class Answerer:
                     score += self.sentence_weight * (sim - closest)
                 if score > best_score:
                     best, best_score = (start, end), score
+                if gives and score > valued_score:
+                    valued, valued_score = (start, end), score
+            # A value is asked and the best sentence has none, but a sentence of the clause that
+            # matches the question half as well gives one (「擬錄用人員名單要公示幾天?」: 「…予以
+            # 公示。」 then 「公示期不少于五個工作日。」): that one answers; a refusal would be wrong.
+            # (Not for a list, nor for a bare 「多少」 that any 「每年」 would satisfy.)
+            if (valued is not None and best != valued and best_score > 0 and not wants_list
+                    and typed not in (NUMBERISH, BODYISH) and valued_score >= self.VALUED * best_score):
+                best, best_score = valued, valued_score
             w_ret, w_cov, w_sent = self.weights
             rank = w_ret * hit.score + w_cov * coverage + w_sent * best_score
             out.append(Evidence(hit, coverage, best, best_score, rank, closest))
@@ -553,6 +567,7 @@ class Answerer:
 
     OUTLINE_MIN = 0.5
     INHERITED = 0.5  # weight of the subject a clause's first sentence states, in later sentences
+    VALUED = 0.5  # a sentence giving the asked value answers if it matches at least this share as well
     LIST_WHOLE_MAX = 350  # characters: a list question gets the whole paragraph up to this
 
     def outline(self, question: str, ev: Sequence[Evidence]) -> Container | None:

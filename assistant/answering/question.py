@@ -66,11 +66,15 @@ _ASKS_LIST = re.compile(
     r"哪[几二三四五六七八九十两]+[个项条类种方面级星]?"
 )
 _NUMBERISH = re.compile(
-    r"[0-9]+|[一二三四五六七八九十百千万两半][个名天年次岁届月季人份万元%大项条种类]|"
+    r"[0-9]+|[一二三四五六七八九十百千万两半][个名天年次岁届月季人份万元%大项条种类倍]|"
     r"每(?:个|一)?[年月季半周天日]|季度|"
     r"[一二三四五六七八九十两]+[年届]|"
-    r"百分之[零一二三四五六七八九十百点]+"  # how laws write a rate: 百分之十, 百分之二
+    r"百分之[零一二三四五六七八九十百点]+|"  # how laws write a rate: 百分之十, 百分之二
+    # how laws write a share of a body: 三分之二以上, 过半数
+    r"[一二三四五六七八九十百]+分之[一二三四五六七八九十百]+|过半数|半数以上"
 )
+NUMBERISH = _NUMBERISH  # some number, no unit asked: the weakest kind of value
+
 # 「哪天印發的」「什麼時候出台」「哪一年起」: a point in time answers, not a count.
 _ASKS_DATE = re.compile(r"哪一?天|什么时候|什么时间|何时|哪一?年|几月几[日号]|哪个月|日期")
 DATEISH = re.compile(
@@ -85,14 +89,15 @@ BODYISH = re.compile(r"机关|党委|纪委|部门|组织|委员会|政府|财�
 _NUM = r"(?:[0-9]+(?:[./:-][0-9]+)*|[一二三四五六七八九十百千万两半几]+)"
 _QUANTITY = {
     # 「任滿10年」「一屆」「半年」; not 「2012年」 (a date) and not 「每年」 (a frequency).
-    "duration": re.compile(r"(?<![每0-9])(?:[0-9]{1,2}|[一二三四五六七八九十两半]+)个?(?:年|届|月|季度|周|天|日|小时|分钟|学期)"),
+    "duration": re.compile(r"(?<![每0-9])(?:[0-9]{1,2}|[一二三四五六七八九十两半]+)个?(?:年|届|月|季度|周|天|工作日|日|小时|分钟|学期)"),
     "frequency": re.compile(rf"每(?:个|一)?{_NUM}?个?(?:年|届|月|季度?|周|天|日|学期)|{_NUM}次"),
-    "people": re.compile(rf"{_NUM}个?(?:名|人|位)"),
+    # A number of people, or the share of a body whose consent is needed (三分之二以上, 过半数).
+    "people": re.compile(rf"{_NUM}个?(?:名|人|位)|[一二三四五六七八九十]+分之[一二三四五六七八九十]+|过半数|半数"),
     # An amount, or the share of one it is capped at (「不得超過當年總支出的百分之十」).
-    "money": re.compile(rf"{_NUM}(?:万?元|万)|百分之[零一二三四五六七八九十百点]+|[0-9.]+%"),
+    "money": re.compile(rf"{_NUM}(?:万?元|万)|百分之[零一二三四五六七八九十百点]+|[0-9.]+%|{_NUM}倍"),
     "times": re.compile(rf"{_NUM}次"),
 }
-_DURATION_UNIT = r"(?:年|届|个月|月|季度|周|天|日|小时|分钟|学期)"
+_DURATION_UNIT = r"(?:年|届|个月|月|季度|周|天|工作日|日|小时|分钟|学期)"
 # 「多少獎金」, 「月工資是多少」: what is asked is an amount of money.
 _MONEY_WORD = r"钱|经费|资金|奖金|补助|补贴|津贴|报酬|工资|薪|费用"
 _ASKS_UNIT = [
@@ -106,6 +111,7 @@ _ASKS_UNIT = [
 # 「每年能拿多少獎金?」: what is counted follows the interrogative and an optional measure word.
 _ASKED_THING = re.compile(r"(?:多少|几)([\u4e00-\u9fff]{1,7})")
 _MEASURE_CHARS = "个名位项条类份次大"
+_RATIO_WORDS = ("比例", "比率", "百分比", "比重", "倍")
 _TIME_UNITS = "天日年月周岁"
 # Other measure words a question may name (「多少平方米」「超過多少歲」): the answer carries the same.
 _ASKS_MEASURE = re.compile(r"(?:几|多少)个?(平方米|平米|公里|米|周岁|岁|户|所|批|倍|个百分点|份|本|篇|页|册)")
@@ -188,7 +194,7 @@ def content_words(question: str) -> list[str]:
 
 _CJK_WORD = re.compile(r"[\u4e00-\u9fff]")
 # 「四个」「哪四项」: how many the question expects, not content a clause must contain.
-_COUNT_WORD = re.compile(r"[哪几一二三四五六七八九十两]+[个项条类种名次方面]*")
+_COUNT_WORD = re.compile(r"[哪几一二三四五六七八九十两]+[个项条类种名次方面届]*")
 
 
 # 「能不能拿幾份報酬?」 asks whether, not how many: the sentence that decides it answers.
@@ -257,7 +263,7 @@ _NAMED_DURATION = re.compile(rf"(?:几|多少)个?({_DURATION_UNIT})")
 @lru_cache(maxsize=16)
 def _duration(unit: str) -> re.Pattern[str]:
     """A quantity of time in the named *unit* (「10年」, 「半年」, 「兩個月」), not a date (2012年)."""
-    unit = {"个月": "个?月", "日": "[日天]", "天": "[日天]"}.get(unit, unit)
+    unit = {"个月": "个?月", "日": "(?:工作)?[日天]", "天": "(?:工作)?[日天]"}.get(unit, unit)
     return re.compile(rf"(?<![每0-9])(?:[0-9]{{1,2}}|[一二三四五六七八九十两半]+)个?{unit}")
 
 
@@ -329,6 +335,8 @@ def counted_thing(normalized_question: str) -> str:
     m = _ASKED_THING.search(normalized_question)
     rest = m.group(1) if m else ""
     rest = rest[1:] if rest[:1] in _MEASURE_CHARS else rest
+    if rest.startswith(_RATIO_WORDS):  # 「多少比例」: a rate is asked, not a thing called 比例
+        return ""
     if rest[:1] in _TIME_UNITS:  # 「多少天內」: a duration (its unit is checked), not a thing
         return ""
     word = next(iter(jieba_().lcut(rest)), "") if rest else ""
