@@ -342,9 +342,15 @@ def test_small_stores_are_searched_exactly_in_memory_and_see_other_writers(
     q = replay_encoder.embedder.encode_queries([TINY_Q])[0]
     fast, fast_sentences = reader.query(q, 5), reader.query_sentences(q, 20)
     assert set(reader._exact) == {ix.COLLECTION, ix.COLLECTION + ix.SENTENCES}  # served from memory
+    sentence_ids = [f"{c.id}@{'0' * 16}" for c in clauses[:3]]  # unknown ids are left out
+    sentence_ids += list(ix.ClauseStore(ix.open_client(path), replay_encoder.name).sentences.get(limit=8)["ids"])
+    fast_vectors = reader.sentence_vectors(sentence_ids)
     with monkeypatch.context() as m:
         m.setattr(ix, "EXACT_SEARCH_MAX", 0)
         slow, slow_sentences = reader.query(q, 5), reader.query_sentences(q, 20)
+        slow_vectors = reader.sentence_vectors(sentence_ids)
+    assert sorted(fast_vectors) == sorted(slow_vectors) and len(fast_vectors) == 8
+    assert all((fast_vectors[i] == slow_vectors[i]).all() for i in fast_vectors)  # the same stored floats
     for a, b in ((fast, slow), (fast_sentences, slow_sentences)):
         assert [i for i, _ in a] == [i for i, _ in b]
         assert max(abs(x - y) for (_, x), (_, y) in zip(a, b)) < 1e-5

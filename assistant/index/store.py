@@ -495,6 +495,7 @@ class ClauseStore:
         self.collection = self._collection()
         self.sentences = self._collection(self.name + SENTENCES)
         self._exact: dict[str, tuple[tuple, list[str], np.ndarray] | None] = {}
+        self._rows: dict[int, dict[str, int]] = {}  # id(matrix) → row of each id
 
     def _stamp(self) -> tuple:
         """Changes whenever any process writes the embedded store (its sqlite file or WAL)."""
@@ -533,6 +534,7 @@ class ClauseStore:
             return None
         matrix = np.stack(rows)
         self._exact[col.name] = (stamp, ids, matrix)
+        self._rows.clear()  # row maps of matrices no longer cached
         return ids, matrix
 
     @staticmethod
@@ -670,6 +672,9 @@ class ClauseStore:
         words alone)."""
         if not ids or self.sentences is None:
             return {}
+        if (found := self._in_memory(self.sentences)) is not None:  # the same stored floats
+            rows = self._rows.setdefault(id(found[1]), {i: n for n, i in enumerate(found[0])})
+            return {i: found[1][rows[i]].copy() for i in ids if i in rows}
         with self._guard("read"):
             got = self.sentences.get(ids=list(ids), include=["embeddings"])
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
