@@ -225,6 +225,33 @@ def test_a_short_first_sentence_stating_a_quantity_is_not_a_heading() -> None:
     assert answer_sentences(guide)[0][0] > 0
 
 
+def test_a_runner_up_that_gives_the_asked_value_answers(seeded, monkeypatch) -> None:
+    """The best clause has no date; the next, close behind, says 「本法自2019年6月1日起施行」:
+    it answers instead of a refusal. Without the runner-up rule the same question is refused."""
+    from dataclasses import replace
+
+    from assistant.answering.extractive import Answerer
+    from assistant.answering.question import DATEISH
+    from assistant.services import scratch_assistant
+    from assistant.text import normalize
+
+    settings, emb = seeded
+    question = "公務員法是從哪一天開始施行的?"
+    with scratch_assistant([LAWS / "公务员法(2018-12-29).md"], settings=settings, embedder=emb) as scratch:
+        answerer = scratch.assistant.answerer
+        hits = scratch.assistant.searcher.search(question, k=answerer.candidates)
+        ev = answerer.evidence(question, hits)
+        dated = next(e for e in ev if e.hit.clause.text.startswith("本法自"))
+        undated = next(e for e in ev if e is not dated and not DATEISH.search(normalize(e.hit.clause.text)))
+        # The order the rule is for: an undated best clause, the dated one close behind.
+        order = [replace(undated, rank_score=1.0), replace(dated, rank_score=0.95)]
+        monkeypatch.setattr(Answerer, "evidence", lambda self, q, h: list(order))
+        got = scratch.assistant.ask(question)
+        assert not got.refused and "2019年6月1日" in got.answer, (got.answer, got.note)
+        monkeypatch.setattr(Answerer, "RUNNER_UPS", 0)
+        assert scratch.assistant.ask(question).refused
+
+
 def test_scratch_assistant_refuses_a_bad_file_and_server_mode(seeded, tmp_path: Path) -> None:
     from dataclasses import replace
 

@@ -220,6 +220,7 @@ def test_a_choice_and_a_rates_period() -> None:
     assert choice_alternatives(normalize("這個會是縣委開還是鄉鎮黨委開?")) == ("县委开", "乡镇党委开")
     assert choice_alternatives(normalize("是正式稿還是征求意見稿")) == ("正式稿", "征求意见稿")
     assert choice_alternatives(normalize("還有什麼要求")) is None
+    assert choice_alternatives(normalize("提了意見他還是要我做,我得照辦嗎?")) is None  # 還是 = still
     assert period_conflict(normalize("每季度補助多少錢"), normalize("每年安排30萬元")) == ("季度", "年")
     assert period_conflict(normalize("每年補助多少錢"), normalize("每年安排30萬元")) is None
     assert period_conflict(normalize("補助多少錢"), normalize("每年安排30萬元")) is None  # no period asked

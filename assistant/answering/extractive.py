@@ -550,6 +550,22 @@ class Answerer:
             return Answer(question, REFUSAL, True, [], []), ev
         top = ev[0]
         support = self.support(asked, top, closest_sentence(ev))
+        # The best clause lacks the asked value (a unit or a date was named); a close runner-up
+        # whose sentence gives it answers instead (「現行公務員法哪天開始施行」: the article
+        # 「本法自2019年6月1日起施行」 ranked third) — when the gates accept it.
+        typed = wanted_value(normalize(asked))
+        if support.missing_value and typed not in (None, NUMBERISH, BODYISH) and not asks_list(normalize(asked)):
+            for alt in ev[1 : self.RUNNER_UPS + 1]:
+                a, b = alt.sentence
+                if (not alt.hit.clause.is_record  # a record's 「第一次修正」 is no frequency
+                        and alt.rank_score >= self.RUNNER_UP_SHARE * top.rank_score
+                        and gives_value(typed, normalize(alt.hit.clause.text[a:b]), normalize(asked))):
+                    alt_support = self.support(asked, alt, closest_sentence(ev))
+                    if alt_support.confidence >= self.refuse_below:
+                        ev = [alt] + [e for e in ev if e is not alt]
+                        cites = [self._cite(e) for e in ev]
+                        top, support = alt, alt_support
+                    break
         confidence = support.confidence
         # A section or subsection whose heading the list question names is itself the answer
         # (and the evidence): 「“標桿工程”具體包括哪幾項工作?」 → the subsection's three items.
@@ -568,6 +584,8 @@ class Answerer:
     OUTLINE_MIN = 0.5
     INHERITED = 0.5  # weight of the subject a clause's first sentence states, in later sentences
     VALUED = 0.5  # a sentence giving the asked value answers if it matches at least this share as well
+    RUNNER_UPS = 2  # candidates after the best looked at when the best lacks the asked value …
+    RUNNER_UP_SHARE = 0.85  # … if their rank score is at least this share of the best's
     LIST_WHOLE_MAX = 350  # characters: a list question gets the whole paragraph up to this
 
     def outline(self, question: str, ev: Sequence[Evidence]) -> Container | None:

@@ -390,8 +390,9 @@ def date_key(normalized_text: str) -> tuple[int, int, int] | None:
         return None
 
 
-# 「是正科級還是副科級」: a choice between two alternatives, each a short phrase.
-_CHOICE = re.compile(r"([^,,。??是为]{2,8})还是([^,,。??呢吗啊]{2,8})")
+# 「是正科級還是副科級?」: a choice between two alternatives, each a short phrase, the second
+# closing the question (「他還是要我做,我得照辦嗎」 uses 還是 for "still").
+_CHOICE = re.compile(r"([^,,。??是为]{2,8})还是([^,,。??呢吗啊]{2,8})(?:呢|啊)?[??]?\s*$")
 
 
 def choice_alternatives(normalized_question: str) -> tuple[str, str] | None:
