@@ -145,6 +145,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         comparison_json,
         dumps,
         evaluate,
+        is_frozen,
         load_items,
         write_comparison,
         write_report,
@@ -239,7 +240,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     cmp_paths = write_comparison(base, grown, directory, f"{name}-growth", labels)
     data = comparison_json(base, grown, labels)
     if args.json:
-        print(dumps(data | {"documents": docs} | ({"asked": asked} if args.ask else {}), indent=2))
+        shown = data
+        if is_frozen(args.file):  # a frozen set's outcomes are never shown: how many changed, not which
+            shown = data | {"changed": {"count": len(data["changed"]),
+                                        "better": sum(1 for c in data["changed"] if c["after"])}}
+        print(dumps(shown | {"documents": docs} | ({"asked": asked} if args.ask else {}), indent=2))
     else:
         from rich.console import Console
         from rich.table import Table
@@ -250,10 +255,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for key, value in base.metrics.items():
             table.add_row(key, _shown(value), _shown(grown.metrics.get(key, "")), _signed(data["delta"].get(key)))
         Console().print(table)
-        print(f"correctness changed for {len(data['changed'])} questions:")
-        for c in data["changed"]:
-            print(f"  {c['id']} ({c['type']}): {'right' if c['before'] else 'wrong'} → {'right' if c['after'] else 'wrong'}"
-                  f"  「{c['got_before']}」 → 「{c['got_after']}」")
+        if is_frozen(args.file):  # its questions' outcomes are never shown: counts only
+            better = sum(1 for c in data["changed"] if c["after"])
+            print(f"correctness changed for {len(data['changed'])} questions ({better} better, "
+                  f"{len(data['changed']) - better} worse; a frozen set: which ones is not shown)")
+        else:
+            print(f"correctness changed for {len(data['changed'])} questions:")
+            for c in data["changed"]:
+                print(f"  {c['id']} ({c['type']}): {'right' if c['before'] else 'wrong'} → {'right' if c['after'] else 'wrong'}"
+                      f"  「{c['got_before']}」 → 「{c['got_after']}」")
         _print_asked(asked)
         print("report: " + ", ".join(str(p) for p in [*base_paths.values(), *paths.values(), *cmp_paths.values()]))
     checks += [("without documents: ", base, args.check), ("with documents: ", grown, args.check_growth or args.check)]
