@@ -478,7 +478,7 @@ def _check_gold(rec: Record, sources: GoldSources, corpus: Sequence[str], laws: 
 
 # Frozen test sets: validated for their schema only, and their problems are counted, never
 # printed (a message would show a question's gold or answers).
-FROZEN_SETS = ("test.jsonl", "test_laws.jsonl")
+FROZEN_SETS = ("test.jsonl", "test_laws.jsonl", "fresh2.jsonl", "fresh2_laws.jsonl")
 
 
 def is_frozen(path: Path | str) -> bool:

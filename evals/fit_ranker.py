@@ -31,7 +31,7 @@ from assistant.answering.question import clean_question, strip_instructions  # n
 from assistant.answering.ranking import FEATURES, RANKER_FILE, Ranker  # noqa: E402
 from assistant.evaluation import holds_gold, load_items  # noqa: E402
 
-FROZEN = {"test.jsonl", "test_laws.jsonl"}
+FROZEN = {"test.jsonl", "test_laws.jsonl", "fresh2.jsonl", "fresh2_laws.jsonl"}
 
 
 def rows_for(assistant, items, group_prefix: str = "") -> tuple[list, list, list, list]:
