@@ -546,16 +546,31 @@ def test_web_binds_loopback_by_default_and_warns_without_auth(
     launched = {}
 
     class Demo:
+        """What build_app returns, as far as cmd_chat uses it: build_app always sets ``live``
+        (the assistant the handlers and the HTTP API answer from) and ``admin``."""
+
+        def __init__(self, admin: bool):
+            self.live, self.admin = object(), admin
+
         def block_thread(self):
             return None
 
+    built = []
     monkeypatch.setattr(assistant.services, "load_assistant", lambda *a, **k: assistant_instance)
-    monkeypatch.setattr(web, "build_app", lambda *a, **k: Demo())
-    monkeypatch.setattr(web, "launch", lambda demo, **kw: launched.update(kw))
+    monkeypatch.setattr(web, "build_app", lambda *a, **k: built.append(Demo(k["admin"])) or built[-1])
+    monkeypatch.setattr(web, "launch", lambda demo, **kw: launched.update(kw, demo=demo))
     monkeypatch.delenv(web.AUTH_ENV, raising=False)
+    monkeypatch.delenv("ASSISTANT_API_KEY", raising=False)
     argv = ["chat", "--host", host, "--feedback-db", str(tmp_path / "fb.sqlite")] + (["--auth", auth] if auth else [])
     args = parser.parse_args(argv)
     assert args.func(args) == 0
     assert launched["host"] == host
+    (demo,) = built
+    assert launched["demo"] is demo and demo.admin == (auth is not None)  # 管理 only behind the login
+    # The HTTP API on the same port answers from the app's assistant, behind the same login, and
+    # takes remote clients only when --host opened the server.
+    api = launched["api"]
+    assert api.live is demo.live and api.gate.auth == launched["auth"]
+    assert api.gate.allow_remote == (host != "127.0.0.1")
     err = capsys.readouterr().err
     assert ("without a login" in err) == warns, err
