@@ -231,6 +231,9 @@ def test_security_policy_holds_on_every_tab(browser, app):
 
 # --- the 管理 tab (issue 7): log in, upload a guideline, see it added and answered ---------------
 
+# An internal document or clause id (d6, d6-s1-c2): ids stay in URLs and the API, never on screen.
+INTERNAL_ID = re.compile(r"(?<![A-Za-z0-9_])d\d+(-[a-z]+\d+)*(?![0-9])")
+
 ADMIN_GUIDELINE = """\
 測試縣村級檔案管理辦法
 第一條 為規范村級檔案管理,制定本辦法。
@@ -265,8 +268,14 @@ def test_admin_uploads_a_guideline(browser, admin_web_app, tmp_path):
             assert "村級檔案管理辦法.txt" in result.inner_text() and "共 3 條" in result.inner_text()
             failed = result.locator("li.failed")
             assert "掃描件.docx" in failed.inner_text() and "不是可讀取的 Word .docx 檔案" in failed.inner_text()
-            expect(pg.locator("#admin-docs")).to_contain_text("d6")
-            assert "已建立索引" in pg.locator("#admin-docs tr", has_text="d6").inner_text()
+            expect(pg.locator("#admin-docs")).to_contain_text("第六篇")
+            assert "已建立索引" in pg.locator("#admin-docs tr", has_text="第六篇").inner_text()
+            pg.click("#admin-remove-target input")  # the remove choices name the file, not its id
+            options = pg.locator("ul[role=listbox]")
+            expect(options).to_contain_text("第六篇《")
+            shown = pg.locator("#tab-admin").inner_text() + options.inner_text()
+            assert "村級檔案管理辦法.txt" in shown and not INTERNAL_ID.search(shown), shown  # no id on screen
+            pg.keyboard.press("Escape")
             time.sleep(0.3)
             SHOTS.mkdir(parents=True, exist_ok=True)
             pg.screenshot(path=str(SHOTS / "admin.png"), full_page=True)

@@ -358,8 +358,12 @@ def test_admin_uploads_are_capped_and_removed_once_added(admin_web_app, tmp_path
             assert r.status_code == 200, r.text
             (cached,) = r.json()
         assert Path(cached).is_file()
-        result, *_ = _fn(app.demo, "admin_add")([(cached, "村級檔案管理辦法.txt")], "", "", "", "")
-        assert "已加入" in result and "共 2 條" in result
+        steps = list(_fn(app.demo, "admin_add")([(cached, "村級檔案管理辦法.txt")], "", "", "", ""))
+        # while it runs, a status naming the file (not a silent wait); the report last
+        assert len(steps) >= 2 and "處理中" in steps[0][0] and "村級檔案管理辦法.txt" in steps[0][0], steps
+        assert all(len(s) == len(steps[-1]) for s in steps)  # every step fills every output
+        result, *_ = steps[-1]
+        assert "已加入" in result and "共 2 條" in result and "處理中" not in result
         assert not Path(cached).exists()  # done with: out of the cache
         assert (app.corpus / "村級檔案管理辦法.txt").read_text(encoding="utf-8") == text
 
@@ -455,7 +459,7 @@ def test_admin_fields_and_quiz_answers_are_limited_on_the_server(admin_web_app):
         for i, (key, (label, limit)) in enumerate(web.ADMIN_FIELDS.items()):
             fields = ["", "", "", ""]
             fields[i] = "字" * (limit + 1)
-            result, *_ = _fn(app.demo, "admin_add")([], *fields)
+            result, *_ = list(_fn(app.demo, "admin_add")([], *fields))[-1]
             assert f"{label}最多 {limit} 字" in result, (key, result)
         assert sorted(p.name for p in app.corpus.iterdir()) == state
         start, submit = _fn(app.demo, "on_start"), _fn(app.demo, "on_submit")

@@ -6,9 +6,11 @@ session's real pipeline (``assistant_instance``)."""
 
 from __future__ import annotations
 
+import html
 import io
 import ipaddress
 import json
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -305,6 +307,15 @@ def admin_client(admin_app):
     return Client(admin_app.url, auth=admin_app.auth, verbose=False)
 
 
+# An internal document or clause id (d6, d4-s2-c6, d2-s2-ss3-c1): never shown in the 管理 tab.
+INTERNAL_ID = re.compile(r"(?<![A-Za-z0-9_])d\d+(-[a-z]+\d+)*(?![0-9])")
+
+
+def visible_text(html_out: str) -> str:
+    """The text a page shows for *html_out* (tags and attributes dropped)."""
+    return html.unescape(re.sub(r"<[^>]*>", " ", html_out))
+
+
 def handler(demo, name: str):
     """The function bound to the app's event *name* (what the page calls), checked page-only."""
     fns = [f for f in demo.fns.values() if f.name == name]
@@ -335,16 +346,24 @@ def test_admin_upload_answers_from_the_new_guideline(admin_app, admin_client, tm
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         during = pool.map(ask_rotation, range(6))
-        result, docs, target, toc, files, *fields = handler(demo, "admin_add")(
-            [(str(upload), UPLOAD_NAME)], "", "測試縣檔案局", "2024-5-1", "")
+        steps = list(handler(demo, "admin_add")(
+            [(str(upload), UPLOAD_NAME)], "", "測試縣檔案局", "2024-5-1", ""))
         assert [r["citations"][0]["id"] for r in during] == ["d4-s2-c6"] * 6
+    # a status first (the file's name, 處理中), the report last
+    assert len(steps) >= 2 and all("處理中" in s[0] and web.esc(UPLOAD_NAME) in s[0] for s in steps[:-1]), steps
+    result, docs, target, toc, files, *fields = steps[-1]
     assert "已加入" in result and "共 3 條" in result and web.esc(UPLOAD_NAME) in result, result
-    assert "d6" in result and "測試縣村級檔案管理辦法" in result and "未加入" not in result
+    assert "第六篇" in result and "測試縣村級檔案管理辦法" in result and "未加入" not in result
     assert (admin_app.corpus / UPLOAD_NAME).is_file()  # stored under the original name
     side = json.loads((admin_app.corpus / f"{UPLOAD_NAME}.meta.json").read_text(encoding="utf-8"))
     assert side["documents"][0]["issuer"] == "測試縣檔案局" and side["documents"][0]["date"] == "2024-05-01"
     assert web.esc(UPLOAD_NAME) in docs and "已建立索引" in docs and "共 6 份文件" in docs
-    assert (f"d6 · {UPLOAD_NAME} 《測試縣村級檔案管理辦法》", UPLOAD_NAME) in target["choices"]
+    assert (f"第六篇《測試縣村級檔案管理辦法》 · {UPLOAD_NAME}", UPLOAD_NAME) in target["choices"]
+    # no internal id shown: not in the report, the list or a choice's label (the value is the file name)
+    shown = [result, docs, *(label for label, _ in target["choices"])]
+    assert not [t for t in shown if INTERNAL_ID.search(visible_text(t))], shown
+    again = list(handler(demo, "admin_add")([(str(upload), "copy.txt")], "", "", "", ""))[-1][0]
+    assert "略過" in again and "第六篇《測試縣村級檔案管理辦法》" in again and not INTERNAL_ID.search(visible_text(again))
     assert 'id="clause-d6-s1-c2"' in toc and files is None and fields == ["", "", "", ""]
 
     # /ask, the chat and 瀏覽條文 answer from the new corpus — same app, no restart
@@ -364,12 +383,12 @@ def test_admin_refuses_garbage_docx_and_changes_nothing(admin_app, tmp_path):
     garbage = tmp_path / "upload.docx"
     garbage.write_bytes(bytes(range(256)) * 8)
     state, live = corpus_state(admin_app), demo.live.assistant
-    result, *_ = handler(demo, "admin_add")([(str(garbage), "壞掉的文件.docx")], "", "", "", "")
+    result, *_ = list(handler(demo, "admin_add")([(str(garbage), "壞掉的文件.docx")], "", "", "", ""))[-1]
     assert "未加入" in result and "壞掉的文件.docx" in result
     assert "不是可讀取的 Word .docx 檔案" in result and "沒有加入任何檔案" in result
     assert corpus_state(admin_app) == state and demo.live.assistant is live  # nothing swapped
     # bad arguments are refused before anything is read
-    result, *_ = handler(demo, "admin_add")([(str(garbage), "x.docx")], "", "", "明年", "")
+    result, *_ = list(handler(demo, "admin_add")([(str(garbage), "x.docx")], "", "", "明年", ""))[-1]
     assert "日期格式不正確" in result and corpus_state(admin_app) == state
 
 
@@ -378,13 +397,17 @@ def test_admin_remove_takes_the_document_out(admin_app, admin_client):
     row, text, _ = handler(demo, "admin_ask_remove")(UPLOAD_NAME)
     assert row["visible"] is True and web.esc(UPLOAD_NAME) in text  # asks before removing
     result, docs, target, toc, row = handler(demo, "admin_remove")(UPLOAD_NAME)
-    assert "已移除" in result and "d6" in result and row["visible"] is False, result
+    assert "第六篇《測試縣村級檔案管理辦法》" in result and not INTERNAL_ID.search(visible_text(result)), result
+    assert "已移除" in result and row["visible"] is False, result
     assert not (admin_app.corpus / UPLOAD_NAME).exists() and "d6" not in docs and target["choices"] == []
     assert 'id="clause-d6-s1-c2"' not in toc
     got = admin_client.predict(ARCHIVE_Q, api_name="/ask")
     assert not any(c["id"].startswith("d6-") for c in got["citations"] + got["see_also"])
     result, *_ = handler(demo, "admin_remove")("d4")
     assert "不能個別移除" in result and (admin_app.corpus / "guidelines.txt").is_file()
+    assert "第四篇《" in result and not INTERNAL_ID.search(visible_text(result)), result  # the CLI's message keeps d1–d5
+    result, *_ = handler(demo, "admin_remove")("d6")
+    assert "找不到" in result and not INTERNAL_ID.search(visible_text(result)), result
 
 
 # Gradio components that take a file from the browser when interactive.

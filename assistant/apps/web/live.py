@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.apps.web.admin import (
     _upload_name,
+    doc_labels,
     render_add_report,
     render_remove_results,
 )
@@ -79,7 +80,7 @@ class LiveAssistant:
         paths = [str(p) for p, _ in pairs]
         names = [_upload_name(n, p) for p, n in pairs]
         with self.lock:
-            old = self.assistant
+            old, old_corpus = self.assistant, self.corpus
             try:
                 report = add_files(
                     paths, names=names, title=title or None, issuer=issuer or None, date=date or None,
@@ -95,7 +96,8 @@ class LiveAssistant:
             if changed:
                 self._try_reload(old)
         log.info("admin add: %s", "; ".join(report.lines()))
-        return changed, render_add_report(as_uploaded(report, dict(zip(paths, names))))
+        labels = {**doc_labels(old_corpus.documents), **doc_labels(self.corpus.documents)}
+        return changed, render_add_report(as_uploaded(report, dict(zip(paths, names))), labels)
 
     def remove(self, target: str) -> tuple[bool, str]:
         """Remove an added file (or document id) and its clauses; returns (changed, HTML)."""
@@ -106,6 +108,7 @@ class LiveAssistant:
             return False, '<div class="admin-result failed">請先選擇要移除的文件。</div>'
         with self.lock:
             old = self.assistant
+            labels = doc_labels(self.corpus.documents)  # before: the removed ones are gone after
             try:
                 results, sync = remove_documents(
                     [target], corpus_dir=self.corpus_dir, index_path=self.index_path,
@@ -119,7 +122,7 @@ class LiveAssistant:
             if changed:
                 self._try_reload(old)
         log.info("admin remove %s: %s", target, [(r.removed, r.error) for r in results])
-        return changed, render_remove_results(results, sync)
+        return changed, render_remove_results(results, sync, labels)
 
     def _try_reload(self, old: "Assistant") -> None:
         try:
