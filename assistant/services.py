@@ -153,7 +153,28 @@ def sync_index(
     embedder = embedder or get_embedder(s)
     store = store or open_store(s, embedder, create=True)
     report = store.sync(corpus.passages, embedder, corpus.documents, progress=progress)
+    _persist_lexicon(s, corpus)
     return report, corpus
+
+
+def _persist_lexicon(s: Settings, corpus: Any, directory: Path | None = None) -> None:
+    """Save the corpus's BM25 index and word statistics beside the embedded index (under its
+    write lock), so readers load them instead of building them (issue 16). Not for a server
+    store, and a no-op when the saved one is already this corpus's."""
+    from assistant.index.store import index_lock
+    from assistant.retrieval.hybrid import lexicon_saved, save_lexicon
+
+    if s.chroma_url or not corpus.passages:
+        return
+    try:
+        if directory is not None:  # a rebuild's new directory: already under the lock
+            save_lexicon(directory, corpus.passages, corpus.documents)
+        elif s.index_dir.is_dir() and not lexicon_saved(s.index_dir, corpus.passages, corpus.documents):
+            with index_lock(s.index_dir, timeout=s.index_lock_timeout):
+                save_lexicon(s.index_dir, corpus.passages, corpus.documents)
+    except Exception as exc:  # noqa: BLE001 - an optimisation: readers build it in memory instead
+        log.warning("could not save the BM25 index beside %s (%s); readers will build it at start",
+                    directory or s.index_dir, exc)
 
 
 def rebuild_index(settings: Settings | None = None, *, progress: bool = True) -> tuple[SyncReport, Any]:
@@ -164,7 +185,8 @@ def rebuild_index(settings: Settings | None = None, *, progress: bool = True) ->
     s = resolve(settings)
     corpus = load_corpus(s.corpus_dir, register=True)
     embedder = get_embedder(s)
-    report = rebuild(s.index_dir, corpus.passages, embedder, corpus.documents, url=s.chroma_url, progress=progress)
+    report = rebuild(s.index_dir, corpus.passages, embedder, corpus.documents, url=s.chroma_url, progress=progress,
+                     extra=lambda building: _persist_lexicon(s, corpus, building))
     return report, corpus
 
 
@@ -472,7 +494,8 @@ def _stored_hashes(settings: Settings) -> tuple[dict[str, str] | None, str | Non
 
 
 def _assemble(corpus: Any, store: Any, embedder: Any, settings: Settings) -> Assistant:
-    core = Assistant(HybridSearcher(corpus.passages, store, embedder, corpus.documents))
+    lexicon_dir = None if settings.chroma_url else settings.index_dir  # a saved lexicon, if current
+    core = Assistant(HybridSearcher(corpus.passages, store, embedder, corpus.documents, lexicon_dir=lexicon_dir))
     if not settings.llm_url:
         return core
     from assistant.answering.llm import (

@@ -38,7 +38,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -814,11 +814,13 @@ class ClauseStore:
 def rebuild(
     path: Path | str | None, clauses: Sequence[Clause], encoder: PassageEncoder,
     documents: Sequence[Document] = (), *, url: str | None = None, progress: bool = True,
+    extra: Callable[[Path], object] | None = None,
 ) -> SyncReport:
     """Build a fresh index and swap it in, so a crash mid-build never leaves the index without
     a working version. Embedded (*path*): build in ``<path>.building`` under the write lock,
     mark it complete, swap atomically. Server (*url*): build collection ``clauses__building``,
-    then delete the live collection and rename the new one."""
+    then delete the live collection and rename the new one. *extra* (embedded only) writes
+    further files into the new directory before it is marked complete and swapped in."""
     if url:
         return _rebuild_remote(url, clauses, encoder, documents, progress)
     if not clauses:
@@ -837,6 +839,8 @@ def rebuild(
         for keep in path.glob(".*") if path.is_dir() else ():  # e.g. the repo's index/.gitkeep
             if keep.is_file() and not keep.name.startswith(COMPLETE):
                 shutil.copy2(keep, building / keep.name)
+        if extra is not None:
+            extra(building)
         marker = building / COMPLETE
         with open(marker, "w", encoding="utf-8") as fh:
             json.dump({"clauses": n, "model": encoder.name, "built": time.time()}, fh)

@@ -12,11 +12,17 @@ same metrics; evals/README.md.) The fused ranking is exposed to LangChain as
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import math
+import os
+import shutil
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import bm25s
@@ -89,6 +95,36 @@ class Lexicon:
         self.bm25 = bm25s.BM25(k1=1.2, b=0.75)
         self.bm25.index(terms, show_progress=False)
 
+    # -- persisted beside the embedded index (issue 16: 100k clauses took minutes at every start)
+    def save(self, directory: Path) -> None:
+        """Write this lexicon into *directory* (a new, empty one): the BM25 matrices, the word
+        statistics and the :func:`lexicon_key` of the passages it was built from."""
+        directory.mkdir(parents=True)
+        self.bm25.save(str(directory / "bm25"), show_progress=False)
+        stats = {"n": self.stats.n, "df": self.df,
+                 "sources": {src: [st.n, st.df] for src, st in self.sources.items()}}
+        with open(directory / STATS_FILE, "w", encoding="utf-8") as fh:
+            json.dump(stats, fh, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def load(cls, directory: Path, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> Lexicon:
+        """The lexicon saved in *directory* for *clauses* (BM25 memory-mapped; the normalised
+        passages are computed when first asked for, as :meth:`__post_init__` computes them)."""
+        with open(directory / STATS_FILE, encoding="utf-8") as fh:
+            stats = json.load(fh)
+        bm25 = bm25s.BM25.load(str(directory / "bm25"), mmap=True, show_progress=False)
+        if bm25.scores["num_docs"] != len(clauses):
+            raise ValueError("the saved BM25 index holds another number of passages")
+        self = cls.__new__(cls)
+        self.clauses, self.documents = clauses, documents
+        self.texts = _Texts(clauses, documents)  # type: ignore[assignment]
+        self.df = Counter(stats["df"])
+        self.stats = Stats(self.df, stats["n"])
+        self._source = {d.id: d.source for d in documents}
+        self.sources = {src: Stats(Counter(df), n) for src, (n, df) in stats["sources"].items()}
+        self.bm25 = bm25
+        return self
+
     def scope(self, clause: Clause) -> Stats:
         """The statistics a clause is weighed with: those of its own source file. A file is
         published as a whole (the seed record's five guidelines, one law), so how rare a word is
@@ -111,6 +147,94 @@ class Lexicon:
         return self.bm25.get_scores(question_terms)
 
 
+STATS_FILE = "stats.json"
+LEXICON = "lexicon.json"  # in the index directory: {"key": lexicon_key, "dir": the files' directory}
+LEXICON_FORMAT = 1  # bump when normalize/bigrams/BM25 parameters change what a saved lexicon holds
+
+
+class _Texts(Mapping[str, str]):
+    """Clause id → normalised passage, computed on first use (a loaded lexicon need not
+    normalise 100k passages at start-up; the answer step reads a few per question)."""
+
+    def __init__(self, clauses: Sequence[Clause], documents: Sequence[Document]):
+        self._clauses = {c.id: c for c in clauses}
+        self._docs = {d.id: d for d in documents}
+        self._done: dict[str, str] = {}
+
+    def __getitem__(self, key: str) -> str:
+        if (text := self._done.get(key)) is None:
+            c = self._clauses[key]
+            text = self._done[key] = normalize(passage(c, self._docs.get(c.doc_id)))
+        return text
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._clauses)
+
+    def __len__(self) -> int:
+        return len(self._clauses)
+
+
+def lexicon_key(clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> str:
+    """Content hash of what a lexicon is built from: each clause's id, source file and passage,
+    in order (and the format). A saved lexicon with another key is stale."""
+    docs = {d.id: d for d in documents}
+    h = hashlib.sha256(f"lexicon {LEXICON_FORMAT} {bm25s.__version__}\n".encode())
+    for c in clauses:
+        d = docs.get(c.doc_id)
+        h.update(f"{c.id}\0{d.source if d else ''}\0{passage(c, d)}\0".encode())
+    return h.hexdigest()
+
+
+def _pointer(directory: Path) -> dict[str, str] | None:
+    try:
+        with open(directory / LEXICON, encoding="utf-8") as fh:
+            got = json.load(fh)
+        return got if isinstance(got, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def load_lexicon(directory: Path | None, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> Lexicon:
+    """The lexicon saved in the index *directory* when it was built from exactly these passages;
+    otherwise (none, stale, unreadable) one built in memory. Never writes."""
+    ptr = _pointer(Path(directory)) if directory is not None else None
+    if ptr and ptr.get("key") == lexicon_key(clauses, documents) and (name := ptr.get("dir")):
+        with contextlib.suppress(Exception):  # a torn or foreign file: build it instead
+            return Lexicon.load(Path(directory) / Path(str(name)).name, clauses, documents)
+    return Lexicon(clauses, documents)
+
+
+def lexicon_saved(directory: Path, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> bool:
+    """Whether the index *directory* holds the lexicon of exactly these passages."""
+    ptr = _pointer(Path(directory))
+    key = lexicon_key(clauses, documents)
+    return bool(ptr and ptr.get("key") == key and (Path(directory) / f"lexicon-{key[:16]}").is_dir())
+
+
+def save_lexicon(directory: Path, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> bool:
+    """Persist the lexicon of these passages in the index *directory* (the caller holds the
+    index's write lock), unless the one there is already theirs. The files go to a new
+    ``lexicon-<key>`` directory, then ``lexicon.json`` is replaced atomically to point at it, then
+    older ones are removed. True if written."""
+    directory = Path(directory)
+    if lexicon_saved(directory, clauses, documents):
+        return False
+    key = lexicon_key(clauses, documents)
+    name = f"lexicon-{key[:16]}"
+    shutil.rmtree(directory / name, ignore_errors=True)
+    Lexicon(clauses, documents).save(directory / name)
+    tmp = directory / f".{LEXICON}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump({"key": key, "dir": name}, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, directory / LEXICON)
+    for old in directory.glob("lexicon-*"):
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
+    return True
+
+
 class HybridSearcher:
     """BM25 + dense retrieval with a weighted fusion of per-query normalised scores."""
 
@@ -126,10 +250,12 @@ class HybridSearcher:
         rrf_k: int = 60,
         dense_k: int = 50,
         sentence_weight: float = 0.5,
+        lexicon_dir: Path | None = None,
     ):
         self.clauses = list(clauses)
         self.by_id = {c.id: i for i, c in enumerate(self.clauses)}
-        self.lexicon = Lexicon(self.clauses, documents)
+        # The index directory's saved lexicon when it is this corpus's (identical scores), else built.
+        self.lexicon = load_lexicon(lexicon_dir, self.clauses, documents)
         self.store = store
         self.embedder = embedder
         self.dense_weight = dense_weight if store is not None else 0.0
