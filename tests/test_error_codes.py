@@ -141,7 +141,8 @@ def test_add_refusals_have_codes_and_chinese_messages(tmp_path, corpus_dir):
         "空白.txt": ("failed", "empty_file", "空白檔案(0 位元組)"),
         "二進位.txt": ("failed", "binary", "不是文字檔(含二進位資料)"),
         "舊版.doc": ("failed", "unsupported_type", "不支援的檔案類型(只接受 .txt .md .docx .pdf)"),
-        "辦法副本.txt": ("duplicate", "duplicate_content", "內容與已收錄的 辦法.txt(d6) 相同,未重複加入"),
+        # The web names documents, never by id (issue 13): the CLI's message keeps the id.
+        "辦法副本.txt": ("duplicate", "duplicate_content", "內容與已收錄的 辦法.txt 相同,未重複加入"),
     }
     html_out = web.render_add_report(report)
     assert by_name["空白.txt"].error == "empty file (0 bytes)"  # the English text stays for the CLI
@@ -157,7 +158,10 @@ def test_add_refusals_have_codes_and_chinese_messages(tmp_path, corpus_dir):
     assert no_text.status == "failed" and no_text.code == "no_guideline_text", no_text
     assert web.esc(zh("no_guideline_text")) in html_out
     assert "原因不明" not in html_out
-    assert "已加入" in html_out and "d6" in html_out
+    assert "已加入" in html_out and "第六篇" in html_out and not ID.search(html_out)
+
+
+ID = re.compile(r"(?<![A-Za-z0-9_])d\d+(?:-[a-z]+\d+)*")  # an internal document / clause id
 
 
 def test_add_argument_refusals(tmp_path, corpus_dir):
@@ -190,9 +194,10 @@ def test_remove_refusals_have_codes(tmp_path, corpus_dir):
     assert [r.code for r in results] == ["seed_document", "unknown_document", "part_of_file"]
     assert "seed record" in results[0].error  # the English text is unchanged
     html_out = web.render_remove_results(results, None)
-    for chinese in ("d1 屬於原始的五份指引(d1–d5),不能個別移除", "找不到 d99(可能已被移除),請重新整理清單",
-                    "d6 是多篇文件檔中的一篇,只能整個檔案一起移除"):
+    for chinese in ("屬於原始的五份指引(第一至第五篇),不能個別移除", "(可能已被移除),請重新整理清單",
+                    "是多篇文件檔中的一篇,只能整個檔案一起移除"):
         assert chinese in html_out, html_out
+    assert not ID.search(html_out), html_out  # the web names documents, never by id
     (ok,), _ = remove_documents(["兩篇.txt"], corpus_dir=corpus_dir, sync=False)
     assert ok.removed == ["兩篇.txt"] and ok.error is None and ok.code is None
 
@@ -226,4 +231,4 @@ def test_web_fallback_without_a_code():
     report = AddReport([FileResult("q", "x.pdf", "failed", error="something new went wrong")])
     assert "x.pdf</span>:無法處理(原因不明):something new went wrong" in web.render_add_report(report)
     removed = [SimpleNamespace(target="d9", removed=[], doc_ids=[], error="disk on fire")]
-    assert "d9:無法處理(原因不明):disk on fire" in web.render_remove_results(removed, None)
+    assert "所選的文件:無法處理(原因不明):disk on fire" in web.render_remove_results(removed, None)
