@@ -341,12 +341,7 @@ class _Gate:
             how += ("或" if how and self.api_key else "") + ("Authorization: Bearer <API 金鑰>" if self.api_key else "")
             raise APIError(401, "unauthorized", f"需要登入:請用 {how}。", self._challenge())
         if not self._valid(header):
-            lockout = self.throttle.failed(client)
-            if lockout:
-                log.warning("failed API login from %s (%d in a row): locked out for %.0f s", client,
-                            self.throttle.failures(client), lockout)
-            else:
-                log.info("failed API login from %s", client)
+            self.throttle.failed_and_logged(client, log, "API login")
             raise APIError(401, "unauthorized", "帳號、密碼或 API 金鑰不正確。", self._challenge())
         self.throttle.succeeded(client)
 

@@ -62,6 +62,16 @@ class LoginThrottle:
             self._clients[client] = (failures, now + wait, now)
             return wait
 
+    def failed_and_logged(self, client: str, logger: logging.Logger, what: str = "login") -> float:
+        """:meth:`failed`, and the failure logged on *logger* (a lockout as a warning)."""
+        lockout = self.failed(client)
+        if lockout:
+            logger.warning("failed %s from %s (%d in a row): locked out for %.0f s", what, client,
+                           self.failures(client), lockout)
+        else:
+            logger.info("failed %s from %s", what, client)
+        return lockout
+
     def failures(self, client: str) -> int:
         """Failed logins in a row from *client*."""
         with self._lock:
@@ -210,12 +220,7 @@ class HTTPGuard:
                 if status == 200:
                     self.throttle.succeeded(client)
                 elif 400 <= status < 500:
-                    lockout = self.throttle.failed(client)
-                    if lockout:
-                        log.warning("failed login from %s (%d in a row): locked out for %.0f s", client,
-                                    self.throttle.failures(client), lockout)
-                    else:
-                        log.info("failed login from %s", client)
+                    self.throttle.failed_and_logged(client, log)
             await send(message)
 
         await self.app(scope, receive, watch)
