@@ -271,14 +271,16 @@ class Answerer:
         total = sum(idf(t) for t in terms)
         return sum(idf(t) for t in terms & have) / total if total else 0.0
 
-    def evidence(self, question: str, hits: Sequence[Hit]) -> list[Evidence]:
+    def evidence(self, question: str, hits: Sequence[Hit], asked: str | None = None) -> list[Evidence]:
+        """Each hit's best sentence and scores, best first. *asked* (a follow-up as typed) decides
+        the kind of value wanted; *question* (with the question before it) is what is matched."""
         q = normalize(question)
         q_terms = set(bigrams(content(question)))
         # What the question sets aside (「除了市財政的專項經費,…還能從哪裡」) must not pull the
         # answer towards the sentence that says it; it still counts for finding the clause.
         s_terms = set(bigrams(content(without_exceptions(q)))) or q_terms
         quoted = quoted_names(q)
-        typed = wanted_value(q)
+        typed = wanted_value(normalize(asked)) if asked else wanted_value(q)
         wants_list = asks_list(q)
         negated = negations(question)
         # A quantity the question states, when it asks for none (「滿10年要不要交流」).
@@ -544,7 +546,7 @@ class Answerer:
             records = {c.doc_id: c for c in self.searcher.clauses if c.is_record}
             listed = [self._cite_clause(records[d.id]) for d in documents if d.id in records]
             return Answer(question, describe(documents), False, listed, [], confidence=1.0), []
-        ev = self.evidence(question, hits[: self.candidates])
+        ev = self.evidence(question, hits[: self.candidates], asked if asked != question else None)
         cites = [self._cite(e) for e in ev]
         if not ev:
             return Answer(question, REFUSAL, True, [], []), ev
