@@ -245,7 +245,7 @@ def test_a_runner_up_that_gives_the_asked_value_answers(seeded, monkeypatch) -> 
         undated = next(e for e in ev if e is not dated and not DATEISH.search(normalize(e.hit.clause.text)))
         # The order the rule is for: an undated best clause, the dated one close behind.
         order = [replace(undated, rank_score=1.0), replace(dated, rank_score=0.95)]
-        monkeypatch.setattr(Answerer, "evidence", lambda self, q, h: list(order))
+        monkeypatch.setattr(Answerer, "evidence", lambda self, q, h, asked=None: list(order))
         got = scratch.assistant.ask(question)
         assert not got.refused and "2019年6月1日" in got.answer, (got.answer, got.note)
         monkeypatch.setattr(Answerer, "RUNNER_UPS", 0)
