@@ -311,10 +311,10 @@ class Answerer:
             best, best_score = (0, len(text)), -1.0
             # 「最近一次修正」 of a law whose record lists its enactment and amendments: the line
             # with the latest (or, 「最早」, the earliest) date.
-            extreme = None
+            extreme, dated = None, {}
             if hit.clause.is_record and (order := asks_extreme_date(q)):
-                keys = [k for a, b, _ in cands if (k := date_key(norm[a:b]))]
-                extreme = (max if order > 0 else min)(keys) if keys else None
+                dated = {(a, b): k for a, b, _ in cands if (k := date_key(norm[a:b]))}
+                extreme = (max if order > 0 else min)(dated.values()) if dated else None
             valued, valued_score = None, -1.0  # the best sentence giving the asked kind of value
             for start, end, sim in cands:
                 s_norm = norm[start:end]
@@ -332,7 +332,7 @@ class Answerer:
                 # sentence that defines it beats one that mentions 「三推四考一確定」.
                 if any(f"“{t}”" in s_norm for t in names):
                     score += 0.2
-                if extreme is not None and date_key(norm[start:end]) == extreme:
+                if extreme is not None and dated.get((start, end)) == extreme:
                     score += 0.3
                 gives = bool(typed) and gives_value(typed, s_norm, q)
                 if gives:

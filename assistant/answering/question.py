@@ -57,7 +57,21 @@ _CHATTER = re.compile(
 
 # What kind of span answers the question.
 _ASKS_NUMBER = re.compile(r"几|多少|多久|多长|比例|百分|多大|上限|最多|最少|至少|标准是")
-_ASKS_WHO = re.compile(r"谁|(?:哪个|什么)(?:部门|机关|组织|单位|党委|政府)|哪一?级|由谁")
+
+# A body of a named kind is often called by a name without the kind's word: 「哪個部門」 is
+# answered by 鄂城區教育局 or 縣委組織部, 「哪個黨委」 by 中共三河市委 (a 縣委/市委 is a party
+# committee). Suffixes of Chinese administrative names, per kind; none of them ends a common
+# noun (部 alone would match 干部, 全部).
+_KIND_NAMES = {
+    "部门": "部门|局|厅|办公室|组织部|宣传部|统战部|委员会",
+    "党委": "党委|党组|(?<![村居])[县市镇乡区省]委(?!员)",
+    "机关": "机关|局|厅|政府|委员会|组织部|办公室",
+    "单位": "单位|部门|机关|局|厅|政府|委员会|办公室|学校",
+    "政府": "政府",
+    "组织": "组织|委员会|党委|支部|总支",
+}
+_KINDS = "|".join(_KIND_NAMES)
+_ASKS_WHO = re.compile(rf"谁|(?:哪个|什么)(?:{_KINDS})|哪一?级|由谁")
 _ASKS_LIST = re.compile(
     r"哪些|包括|包含|有哪|什么内容|几个方面|分别|内容是|指什么|是指|"
     # 「…各多少天」「各是多少」: one value for each of several things — all of them.
@@ -234,21 +248,7 @@ def wanted_value(normalized_question: str) -> re.Pattern[str] | None:
     return None
 
 
-_NAMED_BODY = re.compile(r"(?:哪个|哪一?级|什么)(机关|部门|单位|党委|政府|组织)")
-
-
-# A body of a named kind is often called by a name without the kind's word: 「哪個部門」 is
-# answered by 鄂城區教育局 or 縣委組織部, 「哪個黨委」 by 中共三河市委 (a 縣委/市委 is a party
-# committee). Suffixes of Chinese administrative names, per kind; none of them ends a common
-# noun (部 alone would match 干部, 全部).
-_KIND_NAMES = {
-    "部门": "部门|局|厅|办公室|组织部|宣传部|统战部|委员会",
-    "党委": "党委|党组|(?<![村居])[县市镇乡区省]委(?!员)",
-    "机关": "机关|局|厅|政府|委员会|组织部|办公室",
-    "单位": "单位|部门|机关|局|厅|政府|委员会|办公室|学校",
-    "政府": "政府",
-    "组织": "组织|委员会|党委|支部|总支",
-}
+_NAMED_BODY = re.compile(rf"(?:哪个|哪一?级|什么)({_KINDS})")
 
 
 @lru_cache(maxsize=8)
@@ -377,12 +377,8 @@ def date_key(normalized_text: str) -> tuple[int, int, int] | None:
     m = DATEISH.search(normalized_text)
     if not m or not (parts := _DATE_PARTS.match(m.group(0))):
         return None
-    digits = str.maketrans("〇○零一二三四五六七八九", "000123456789")
-
-    def num(run: str | None) -> int:
-        if not run:
-            return 0
-        return int(run) if run.isdigit() else cn_to_int(run) if len(run) < 4 else int(run.translate(digits))
+    def num(run: str | None) -> int:  # cn_to_int reads 二〇一〇 digit by digit, 十三 with its units
+        return 0 if not run else int(run) if run.isdigit() else cn_to_int(run)
 
     try:
         return num(parts[1]), num(parts[2]), num(parts[3])
