@@ -12,6 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from assistant.retrieval import segment
 from assistant.text import bigrams, cn_to_int, normalize
 
 MAX_QUESTION_CHARS = 500
@@ -186,15 +187,10 @@ def is_followup(question: str) -> bool:
     return bool(_FOLLOWUP.search(q)) or len(bigrams(content(q))) <= 3
 
 
-@lru_cache(maxsize=1)
 def jieba_():
-    import logging
-
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba
+    """The process-wide jieba segmenter: on the dictionary saved beside the index when the
+    searcher found a current one (no dictionary load at start), else jieba's own; same words."""
+    return segment.segmenter()
 
 
 def content_words(question: str) -> list[str]:

@@ -31,6 +31,7 @@ from cachetools import LRUCache
 
 from assistant.corpus.records import Clause, Document
 from assistant.index.store import ClauseStore, passage, sentence_id
+from assistant.retrieval import segment
 from assistant.text import TRADITIONAL, bigrams, in_script, normalize, script_of
 
 
@@ -204,21 +205,28 @@ def load_lexicon(directory: Path | None, clauses: Sequence[Clause], documents: S
     return Lexicon(clauses, documents)
 
 
-def lexicon_saved(directory: Path, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> bool:
-    """Whether the index *directory* holds the lexicon of exactly these passages."""
+def _lexicon_current(directory: Path, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> bool:
     ptr = _pointer(Path(directory))
     key = lexicon_key(clauses, documents)
     return bool(ptr and ptr.get("key") == key and (Path(directory) / f"lexicon-{key[:16]}").is_dir())
+
+
+def lexicon_saved(directory: Path, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> bool:
+    """Whether the index *directory* holds the lexicon of exactly these passages, and the
+    answer step's jieba dictionary (:mod:`assistant.retrieval.segment`) of the installed jieba."""
+    return _lexicon_current(directory, clauses, documents) and segment.words_saved(Path(directory))
 
 
 def save_lexicon(directory: Path, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> bool:
     """Persist the lexicon of these passages in the index *directory* (the caller holds the
     index's write lock), unless the one there is already theirs. The files go to a new
     ``lexicon-<key>`` directory, then ``lexicon.json`` is replaced atomically to point at it, then
-    older ones are removed. True if written."""
+    older ones are removed. The jieba dictionary's table is saved beside it when missing or stale.
+    True if anything was written."""
     directory = Path(directory)
-    if lexicon_saved(directory, clauses, documents):
-        return False
+    wrote = segment.save_words(directory)
+    if _lexicon_current(directory, clauses, documents):
+        return wrote
     key = lexicon_key(clauses, documents)
     name = f"lexicon-{key[:16]}"
     shutil.rmtree(directory / name, ignore_errors=True)
@@ -256,6 +264,7 @@ class HybridSearcher:
         self.by_id = {c.id: i for i, c in enumerate(self.clauses)}
         # The index directory's saved lexicon when it is this corpus's (identical scores), else built.
         self.lexicon = load_lexicon(lexicon_dir, self.clauses, documents)
+        segment.use_saved(lexicon_dir)  # the answer step segments questions on the saved dictionary
         self.store = store
         self.embedder = embedder
         self.dense_weight = dense_weight if store is not None else 0.0

@@ -1,0 +1,272 @@
+"""jieba segmentation for the answer step, with its dictionary saved beside the index (issue 16).
+
+jieba starts by loading its prefix dictionary (498k words and prefixes) into a Python dict: ~0.5 s
+from its marshal cache on a quiet box, 1-1.4 s under load, on every cold ``assistant ask``.
+``assistant index``/``add``/``remove``/``--rebuild`` save the same dictionary beside the store as
+one file (``jieba-words.bin``): an open-addressing hash table over the words' UTF-8 bytes that a
+reader memory-maps instead of building a dict, so a lookup reads a few pages and start-up reads
+none. The segmenter is jieba's own ``Tokenizer`` with that table as its ``FREQ``: the same
+algorithm on the same frequencies, so the same words (``tests/test_segment.py`` checks every
+entry and the dev questions).
+
+The file names the dictionary it was built from (jieba's version and a hash of its ``dict.txt``);
+a missing, stale, foreign or torn file is ignored and jieba loads its dictionary as before. Readers
+never write it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import mmap
+import os
+import struct
+import sys
+import threading
+import zlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+WORDS_FILE = "jieba-words.bin"
+WORDS_FORMAT = 1  # bump when the layout changes
+_MAGIC = b"GAJW"
+_MEMO_LIMIT = 200_000  # looked-up substrings kept as Python objects (a question looks up ~100)
+
+log = logging.getLogger(__name__)
+
+
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def dictionary_path() -> Path:
+    """jieba's default dictionary (``dict.txt`` inside the package)."""
+    jieba = _jieba()
+    return Path(jieba.__file__).resolve().parent / jieba.DEFAULT_DICT_NAME
+
+
+def dictionary_key(path: Path | None = None) -> str:
+    """What a saved table is built from: the format, jieba's version and its dictionary's bytes."""
+    jieba = _jieba()
+    h = hashlib.sha256(f"jieba-words {WORDS_FORMAT} {jieba.__version__}\n".encode())
+    h.update(Path(path or dictionary_path()).read_bytes())
+    return h.hexdigest()
+
+
+class SavedFreq(Mapping[str, int]):
+    """jieba's ``FREQ`` (word or prefix → frequency, 0 for a prefix only) read from a saved table."""
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as fh:
+            self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        mm = self._mm
+        if mm[:4] != _MAGIC:
+            raise ValueError(f"{path}: not a saved jieba dictionary")
+        (hlen,) = struct.unpack_from("<I", mm, 4)
+        self.header: dict[str, Any] = json.loads(bytes(mm[8 : 8 + hlen]).decode("utf-8"))
+        h = self.header
+        if h.get("format") != WORDS_FORMAT or h.get("byteorder") != sys.byteorder:
+            raise ValueError(f"{path}: another format")
+        view = memoryview(mm)
+
+        def section(name: str, fmt: str) -> memoryview:
+            off, length = h["sections"][name]
+            if off + length > len(mm):
+                raise ValueError(f"{path}: truncated")
+            part = view[off : off + length]
+            return part.cast(fmt) if fmt != "B" else part
+
+        self._table = section("table", "I")  # slot -> entry + 1 (0: empty)
+        self._offsets = section("offsets", "I")  # entry -> start of its key in blob (n + 1)
+        self._freqs = section("freqs", "I")
+        self._blob = section("blob", "B")
+        self._mask = len(self._table) - 1
+        self.n = int(h["n"])
+        self.total = int(h["total"])
+        if len(self._offsets) != self.n + 1 or len(self._freqs) != self.n or self._mask & (self._mask + 1):
+            raise ValueError(f"{path}: inconsistent")
+        self._memo: dict[str, int | None] = {}
+
+    def _find(self, key: str) -> int | None:
+        memo = self._memo
+        if key in memo:
+            return memo[key]
+        b = key.encode("utf-8", "surrogatepass")
+        table, offsets, blob, mask = self._table, self._offsets, self._blob, self._mask
+        slot = zlib.crc32(b) & mask
+        found = None
+        while entry := table[slot]:
+            i = entry - 1
+            if blob[offsets[i] : offsets[i + 1]] == b:
+                found = self._freqs[i]
+                break
+            slot = (slot + 1) & mask
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[key] = found
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._find(key) is not None
+
+    def __getitem__(self, key: str) -> int:
+        got = self._find(key) if isinstance(key, str) else None
+        if got is None:
+            raise KeyError(key)
+        return got
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        got = self._find(key) if isinstance(key, str) else None
+        return default if got is None else got
+
+    def __iter__(self) -> Iterator[str]:
+        blob, offsets = self._blob, self._offsets
+        for i in range(self.n):
+            yield bytes(blob[offsets[i] : offsets[i + 1]]).decode("utf-8", "surrogatepass")
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def write_words(target: Path, freq: Mapping[str, int], total: int, key: str, source: Path | None = None) -> None:
+    """Write *freq* (jieba's prefix dictionary) and *total* as a saved table at *target*
+    (atomically: a temporary file, then a rename)."""
+    import numpy as np
+
+    keys = [k.encode("utf-8", "surrogatepass") for k in freq]
+    n = len(keys)
+    bits = max(10, (2 * n - 1).bit_length())  # load factor ≤ 0.5: ~1.5 probes per lookup
+    mask = (1 << bits) - 1
+    table = [0] * (1 << bits)
+    for i, b in enumerate(keys):
+        slot = zlib.crc32(b) & mask
+        while table[slot]:
+            slot = (slot + 1) & mask
+        table[slot] = i + 1
+    lengths = np.fromiter((len(b) for b in keys), np.uint64, n)
+    offsets = np.zeros(n + 1, np.uint64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] >= 1 << 32 or max(freq.values(), default=0) >= 1 << 32:
+        raise ValueError("dictionary too large for 32-bit offsets")
+    arrays = {
+        "table": np.asarray(table, np.uint32).tobytes(),
+        "offsets": offsets.astype(np.uint32).tobytes(),
+        "freqs": np.fromiter(freq.values(), np.uint64, n).astype(np.uint32).tobytes(),
+        "blob": b"".join(keys),
+    }
+    src = Path(source or dictionary_path())
+    st = src.stat()
+    header: dict[str, Any] = {"format": WORDS_FORMAT, "key": key, "n": n, "total": int(total), "bits": bits,
+                              "byteorder": sys.byteorder, "jieba": _jieba().__version__,
+                              "dict_size": st.st_size, "dict_mtime_ns": st.st_mtime_ns}
+    # Section offsets depend on the header's length: lay out with room for them, then fill in.
+    sections: dict[str, list[int]] = {}
+    for _ in range(2):
+        header["sections"] = sections
+        head = json.dumps(header, sort_keys=True).encode("utf-8")
+        pos = 8 + len(head) + 64  # slack for the offsets' digits
+        pos += -pos % 8
+        new = {}
+        for name, data in arrays.items():
+            new[name] = [pos, len(data)]
+            pos += len(data)
+            pos += -pos % 8
+        sections = new
+    header["sections"] = sections
+    head = json.dumps(header, sort_keys=True).encode("utf-8")
+    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(_MAGIC + struct.pack("<I", len(head)) + head)
+            for name, data in arrays.items():
+                fh.write(b"\0" * (sections[name][0] - fh.tell()))
+                fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _current(path: Path) -> SavedFreq | None:
+    """The table at *path* if it is jieba's current dictionary's, else None (never raises). The
+    dictionary file unchanged since the table was saved (size, modification time) and the same
+    jieba version: current without hashing its 5 MB at each start; otherwise the hashes decide."""
+    try:
+        freq = SavedFreq(path)
+        h = freq.header
+        src = dictionary_path()
+        st = src.stat()
+        same_file = (h.get("dict_size"), h.get("dict_mtime_ns"), h.get("jieba")) == (
+            st.st_size, st.st_mtime_ns, _jieba().__version__)
+        return freq if same_file or h.get("key") == dictionary_key(src) else None
+    except Exception:  # noqa: BLE001 - missing, torn or foreign: jieba loads its own
+        return None
+
+
+def words_saved(directory: Path) -> bool:
+    """Whether *directory* holds the current jieba dictionary's table."""
+    return _current(Path(directory) / WORDS_FILE) is not None
+
+
+def save_words(directory: Path) -> bool:
+    """Save jieba's current dictionary as a table in the index *directory* (the caller holds the
+    index's write lock), unless the one there is current. True if written."""
+    directory = Path(directory)
+    if words_saved(directory):
+        return False
+    jieba = _jieba()
+    src = dictionary_path()
+    tk = jieba.Tokenizer()
+    with open(src, "rb") as fh:
+        freq, total = tk.gen_pfdict(fh)
+    write_words(directory / WORDS_FILE, freq, total, dictionary_key(src), src)
+    return True
+
+
+_lock = threading.Lock()
+_segmenter: Any = None
+
+
+def use_saved(directory: Path | None) -> bool:
+    """Segment with the table saved in *directory* when it is current (a no-op once a segmenter
+    is in use: either gives the same words). True if the saved table is (now) in use."""
+    global _segmenter
+    if directory is None:
+        return False
+    with _lock:
+        if _segmenter is not None:
+            return isinstance(_segmenter.FREQ, SavedFreq)
+        freq = _current(Path(directory) / WORDS_FILE)
+        if freq is None:
+            return False
+        tk = _jieba().Tokenizer()
+        tk.FREQ, tk.total, tk.initialized = freq, freq.total, True
+        _segmenter = tk
+        return True
+
+
+def segmenter() -> Any:
+    """The process-wide jieba ``Tokenizer``: on a saved table when :func:`use_saved` found one,
+    else jieba's default, its dictionary loaded on first use."""
+    global _segmenter
+    with _lock:
+        if _segmenter is None:
+            jieba = _jieba()
+            jieba.initialize()
+            _segmenter = jieba.dt
+        return _segmenter
+
+
+def _reset() -> None:
+    """Forget the process-wide segmenter (tests)."""
+    global _segmenter
+    with _lock:
+        _segmenter = None
