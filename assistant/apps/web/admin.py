@@ -271,7 +271,7 @@ def build_admin_tab(live: Any) -> dict[str, Any]:
     with gr.Row():
         ui["title"] = gr.Textbox(label="標題(選填,僅限單一檔案)", max_lines=1, max_length=200, elem_id="admin-title")
         ui["issuer"] = gr.Textbox(label="發文機關(選填)", max_lines=1, max_length=100, elem_id="admin-issuer")
-        ui["date"] = gr.Textbox(label="日期(選填)", placeholder="YYYY-MM-DD", max_lines=1, max_length=20, elem_id="admin-date")
+        ui["date"] = gr.Textbox(label="日期(選填)", placeholder="例如:2011年7月14日", max_lines=1, max_length=20, elem_id="admin-date")
         ui["doc_number"] = gr.Textbox(label="文號(選填,僅限單一檔案)", max_lines=1, max_length=100, elem_id="admin-doc-number")
     ui["add"] = gr.Button("加入並建立索引", variant="primary", elem_id="admin-add")
     ui["add_result"] = gr.HTML(elem_id="admin-result")

@@ -36,7 +36,7 @@ def build_browse_tab(demo: "gr.Blocks", live: Any, corpus: "Corpus", store: Any)
         return gr.skip() if current is live.initial_corpus and script != SIMPLIFIED else render_toc(current, script)
 
     with gr.Row(equal_height=True):
-        query = gr.Textbox(show_label=False, placeholder="搜尋條文,例如:紀委書記 交流",
+        query = gr.Textbox(label="搜尋條文", show_label=False, placeholder="搜尋條文,例如:紀委書記 交流",
                            max_length=MAX_QUERY, scale=8, elem_id="browse-query")
         find = gr.Button("搜尋", scale=1, elem_id="browse-search")
     results = gr.HTML(elem_id="browse-results")

@@ -283,6 +283,7 @@ def build_chat_tab(demo: "gr.Blocks", live: Any, corpus: "Corpus", feedback_stor
         new = gr.Button("新對話", scale=1, min_width=80, elem_id="new-chat")
         remove = gr.Button("刪除", scale=1, min_width=80, variant="stop", elem_id="delete-chat")
     chatbot = gr.Chatbot(
+        label="對話",  # read out by screen readers only (Gradio's default is 「Chatbot」)
         show_label=False,  # a floating 「對話」 label covered the placeholder and answers (issue 13)
         elem_id="chat",
         height="64vh",
@@ -299,7 +300,7 @@ def build_chat_tab(demo: "gr.Blocks", live: Any, corpus: "Corpus", feedback_stor
     with gr.Row(equal_height=True):
         # The box takes a long paste; the server reads the first MAX_QUESTION characters and says so.
         box = gr.Textbox(
-            show_label=False, placeholder="輸入問題,按 Enter 送出(繁體或簡體均可)",
+            label="問題", show_label=False, placeholder="輸入問題,按 Enter 送出(繁體或簡體均可)",
             max_lines=4, max_length=4 * MAX_QUESTION, scale=8, elem_id="question", autofocus=True,
         )
         send = gr.Button("提問", variant="primary", scale=1, elem_id="ask")
@@ -308,7 +309,7 @@ def build_chat_tab(demo: "gr.Blocks", live: Any, corpus: "Corpus", feedback_stor
         docx = gr.DownloadButton("匯出 Word", value=None, interactive=False, size="sm", elem_id="export-docx")
     with gr.Accordion("對最新的回答留言(選填)", open=False, elem_id="feedback-box"):
         comment = gr.Textbox(
-            show_label=False, placeholder="例如:答案不完整、引用的條文不對……",
+            label="意見", show_label=False, placeholder="例如:答案不完整、引用的條文不對……",
             lines=2, max_length=MAX_COMMENT, elem_id="comment",
         )
         send_comment = gr.Button("送出意見", elem_id="send-comment")
