@@ -162,6 +162,85 @@ def test_no_internal_id_is_visible_on_any_tab(page, app):
         assert not re.search(ID, shown), (tab, re.search(ID, shown))
 
 
+# Latin letters a cadre may see: file types and names, key and unit names, the grading command.
+NAMES = re.compile(r"[\w.-]*\.(?:txt|md|docx|pdf|xlsx)\b|\b(?:PDF|Word|Excel|Markdown|Enter|KB|MB)\b"
+                   r"|assistant quiz --grade")
+ENGLISH = """() => {
+  const seen = [];
+  const shown = (el) => el && el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })
+    && (({ width, height }) => width > 1 && height > 1)(el.getBoundingClientRect());  // not sr-only
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (/[A-Za-z]/.test(n.data) && !el.closest("script, style") && shown(el)) seen.push(n.data.trim());
+  }
+  for (const el of document.querySelectorAll("[placeholder], [title]")) {
+    if (!shown(el)) continue;
+    for (const text of [el.getAttribute("placeholder"), el.getAttribute("title")]) if (text) seen.push(text);
+  }
+  return seen;
+}"""
+
+
+def english_on(page) -> list[str]:
+    """Visible text (placeholders and tooltips too) with Latin letters beyond :data:`NAMES`."""
+    return [t for t in page.evaluate(ENGLISH) if re.search("[A-Za-z]", NAMES.sub("", t))]
+
+
+def test_no_english_on_any_tab_in_an_english_browser(browser, admin_web_app):
+    """Gradio's own words (login form, upload area, footer) follow the page, not the browser:
+    an en-US phone sees Chinese on every tab, in every state the test reaches."""
+    with admin_web_app() as app:
+        context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844},
+                                      is_mobile=True, has_touch=True, accept_downloads=True)
+        pg = context.new_page()
+        try:
+            pg.goto(app.url)
+            pg.locator("input[type=password]").wait_for()
+            assert "登入" in pg.inner_text("body") and english_on(pg) == []
+            pg.locator("input[data-testid=textbox]").fill(app.auth[0])
+            pg.locator("input[type=password]").fill(app.auth[1])
+            pg.locator("input[type=password]").press("Enter")
+            pg.wait_for_selector("#question textarea")
+            assert pg.locator("footer").count() == 0  # no 「Use via API · Built with Gradio」
+            seen = {"empty chat": english_on(pg)}
+            ask(pg, ROTATION)
+            pg.locator("#feedback-box button").first.click()
+            seen["chat"] = english_on(pg)
+            pg.click("#tab-browse-button")
+            pg.fill("#browse-query textarea", "紀委書記 交流")
+            pg.keyboard.press("Enter")
+            pg.locator("#browse-results li").first.wait_for()
+            pg.locator("#toc details").first.evaluate("d => d.open = true")
+            seen["browse"] = english_on(pg)
+            pg.click("#tab-quiz-button")
+            pg.locator("#quiz-start").click()
+            pg.locator("#quiz-progress").get_by_text("第 1 /").wait_for(timeout=30_000)
+            seen["quiz question"] = english_on(pg)
+            box = pg.locator("#quiz-answer textarea, #quiz-answer input").first
+            if box.is_visible():
+                box.fill("不知道")
+            else:
+                pg.locator("#quiz-options label").first.click()
+            pg.locator("#quiz-submit").click()
+            pg.locator("#quiz-verdict").wait_for(timeout=30_000)
+            pg.locator("#quiz-download-box button").first.click()
+            pg.locator("#quiz-download").click()
+            pg.locator("#quiz-files a").first.wait_for(timeout=60_000)
+            seen["quiz answered, files"] = english_on(pg)
+            pg.click("#tab-admin-button")
+            pg.locator("#admin-docs tr").first.wait_for()
+            assert pg.locator("#admin-files").get_by_text("拖放檔案至此處").is_visible()  # not 「Drop File Here」
+            seen["admin"] = english_on(pg)
+            pg.set_viewport_size({"width": 1366, "height": 900})  # the footer would show its words here
+            pg.click("#tab-chat-button")
+            seen["desktop"] = english_on(pg)
+            assert pg.locator("footer").count() == 0
+            assert {where: found for where, found in seen.items() if found} == {}
+        finally:
+            context.close()
+
+
 def test_history_survives_a_reload_and_exports(page, tmp_path):
     from docx import Document as Docx
 

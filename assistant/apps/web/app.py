@@ -151,7 +151,9 @@ def launch(
         show_error=False,
         max_file_size=MAX_FILE_BYTES if admin else 1,
         app_kwargs={"middleware": [guard, *([api.middleware()] if api is not None else [])]},
-        footer_links=["api"],
+        # No Gradio footer: its links (「Use via API」, 「Built with Gradio」, settings) lead to
+        # Gradio's own English pages. Scripts use /ask, /api/* and /v1/* (README), not the footer.
+        footer_links=[],
         theme=theme(),
         css=CSS,
         head=page_head(),

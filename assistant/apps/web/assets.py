@@ -304,6 +304,21 @@ def page_head() -> str:
     return HEAD + SCRIPT_JS.replace("__FROM__", "".join(table)).replace("__TO__", "".join(table.values()))
 
 
+# Gradio words its own controls (the login form, the upload area, 「載入中」, error toasts) in the
+# browser's language, read once from navigator.language before any `head` script of ours runs;
+# an English browser got 「Drop File Here」 and 「Login」. This page is Chinese whatever the browser
+# says: Gradio is told the browser is zh-TW (its Traditional wording), which the 繁/简 switch then
+# converts like every other interface label. HTTPGuard puts it into the page ahead of Gradio's
+# own (deferred) module script.
+LOCALE_SCRIPT = """<script>
+(() => {
+  try {
+    Object.defineProperty(navigator, "language", { get: () => "zh-TW", configurable: true });
+    Object.defineProperty(navigator, "languages", { get: () => ["zh-TW", "zh"], configurable: true });
+  } catch (e) {}
+})();
+</script>"""
+
 # Gradio's login form shows nothing when the server throttles failed logins (HTTP 429), and the
 # login page carries no `head` (Gradio adds it once logged in): HTTPGuard puts this script into
 # the page itself, so the form says why and for how long.

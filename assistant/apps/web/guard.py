@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from assistant.apps.web.assets import LOGIN_SCRIPT, SECURITY_HEADERS
+from assistant.apps.web.assets import LOCALE_SCRIPT, LOGIN_SCRIPT, SECURITY_HEADERS
 from assistant.apps.web.limits import (
     LOGIN_FREE_FAILURES,
     LOGIN_LOCKOUT,
@@ -103,7 +103,8 @@ class HTTPGuard:
     * refuses bodies over *max_body* bytes (*max_upload* for an upload), by Content-Length
       before reading, or by counting a body sent without one;
     * throttles failed logins per client (:class:`LoginThrottle`): HTTP 429 with Retry-After,
-      each lockout logged, and puts :data:`LOGIN_SCRIPT` into the page so the login form says so.
+      each lockout logged, and puts :data:`LOGIN_SCRIPT` into the page so the login form says so;
+    * puts :data:`LOCALE_SCRIPT` into the page, so Gradio's own words are Chinese in any browser.
     Behind a reverse proxy every client has the proxy's address: the throttle then holds for all."""
 
     def __init__(self, app: Any, *, uploads: bool, throttle: LoginThrottle, max_body: int = MAX_BODY_BYTES,
@@ -129,7 +130,7 @@ class HTTPGuard:
 
         respond = send_with_headers
         if scope.get("method") == "GET" and scope.get("path", "").rstrip("/") == "":
-            respond = self._with_login_script(send_with_headers)
+            respond = self._with_page_scripts(send_with_headers)
         try:
             await self._guarded(scope, receive, respond)
         except _Refuse as refused:
@@ -164,8 +165,9 @@ class HTTPGuard:
         await self.app(scope, receive, send)
 
     @staticmethod
-    def _with_login_script(send: Callable) -> Callable:
-        """*send* for the app's page: :data:`LOGIN_SCRIPT` goes in before ``</head>``."""
+    def _with_page_scripts(send: Callable) -> Callable:
+        """*send* for the app's page (the login form too): :data:`LOCALE_SCRIPT` and
+        :data:`LOGIN_SCRIPT` go in before ``</head>``, ahead of Gradio's deferred module script."""
         start: dict | None = None
         chunks: list[bytes] = []
 
@@ -184,7 +186,8 @@ class HTTPGuard:
             chunks.append(message.get("body", b""))
             if message.get("more_body"):
                 return
-            page = b"".join(chunks).replace(b"</head>", LOGIN_SCRIPT.encode("utf-8") + b"</head>", 1)
+            scripts = (LOCALE_SCRIPT + LOGIN_SCRIPT).encode("utf-8")
+            page = b"".join(chunks).replace(b"</head>", scripts + b"</head>", 1)
             headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
             await send({**start, "headers": [*headers, (b"content-length", str(len(page)).encode())]})
             await send({"type": "http.response.body", "body": page})
