@@ -464,7 +464,7 @@ def test_admin_fields_and_quiz_answers_are_limited_on_the_server(admin_web_app):
         assert sorted(p.name for p in app.corpus.iterdir()) == state
         start, submit = _fn(app.demo, "on_start"), _fn(app.demo, "on_submit")
         session = start("all", "cloze", 3)[0]
-        from assistant.apps.quiz_tab import MAX_ANSWER
+        from assistant.apps.web.quiz_tab import MAX_ANSWER
 
         out = submit(session, None, "答" * (MAX_ANSWER + 1))
         assert f"答案最多 {MAX_ANSWER} 字" in out[5] and out[0] is session  # not graded

@@ -38,7 +38,7 @@ def _free_port() -> int:
 def app_url() -> Iterator[str]:
     import gradio as gr
 
-    from assistant.apps.quiz_tab import build_quiz_tab
+    from assistant.apps.web.quiz_tab import build_quiz_tab
     from assistant.corpus.store import load_corpus
 
     with gr.Blocks(title="測驗") as demo:

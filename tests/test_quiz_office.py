@@ -168,7 +168,7 @@ def test_a_bad_answer_workbook_is_refused_in_chinese(tmp_path: Path, capsys) -> 
 def test_the_quiz_tab_download_writes_the_same_files(tmp_path: Path, corpus) -> None:
     from docx import Document
 
-    from assistant.apps.quiz_tab import quiz_files
+    from assistant.apps.web.quiz_tab import quiz_files
     from assistant.quiz.sampling import build_quiz
 
     quiz = build_quiz(corpus, 6, doc="d4", kind="mixed", seed=3)

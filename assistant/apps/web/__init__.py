@@ -7,7 +7,7 @@
   stored in SQLite (:mod:`assistant.apps.feedback`).
 * **瀏覽條文** (:mod:`.browse`) — the documents as document → section → clause, with a search box
   that uses the chat's retrieval. ``?clause=d4-s2-c6`` (what the card links point to) opens a clause.
-* **測驗** — :mod:`assistant.apps.quiz_tab`.
+* **測驗** — :mod:`.quiz_tab`.
 * **管理** (:mod:`.admin`) — only behind a login: add and remove guidelines.
 * ``/ask`` API — one question in, the JSON of ``assistant ask --json`` out (gradio_client).
 

@@ -54,6 +54,8 @@ def build_app(
     exist at all. ``demo.live`` is the :class:`LiveAssistant` the handlers answer from."""
     import gradio as gr
 
+    from assistant.apps.web.quiz_tab import build_quiz_tab  # imports gradio: not at the package top
+
     live = LiveAssistant(assistant, corpus, corpus_dir=corpus_dir, index_path=index_path)
 
     def ask_api(question: str) -> dict:
@@ -79,14 +81,8 @@ def build_app(
             with gr.Tab("瀏覽條文", id="browse", elem_id="tab-browse"):
                 browse = build_browse_tab(demo, live, corpus, store)
                 toc = browse["toc"]
-            try:
-                from assistant.apps.quiz_tab import build_quiz_tab
-            except ModuleNotFoundError as exc:
-                if exc.name != "assistant.quiz_ui":
-                    raise
-            else:
-                with gr.Tab("測驗", id="quiz", elem_id="tab-quiz"):
-                    build_quiz_tab(corpus)
+            with gr.Tab("測驗", id="quiz", elem_id="tab-quiz"):
+                build_quiz_tab(corpus)
             if admin:
                 with gr.Tab("管理", id="admin", elem_id="tab-admin") as admin_tab:
                     ui = build_admin_tab(live)

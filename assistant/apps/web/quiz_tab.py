@@ -7,7 +7,7 @@ taken (or, before one is started, one drawn from the chosen settings) as the fil
 office uses: a Word handout, an Excel workbook (items and key) and a blank Excel answer sheet —
 what `assistant quiz --format docx|xlsx --sheet` writes.
 
-``web/app.py`` calls :func:`build_quiz_tab` inside ``with gr.Tab("測驗"):``. All per-user progress
+``app.py`` calls :func:`build_quiz_tab` inside ``with gr.Tab("測驗"):``. All per-user progress
 lives in one ``gr.State``, so concurrent sessions never see each other's quiz. Everything shown
 as HTML is escaped: the corpus is text, not markup.
 """
