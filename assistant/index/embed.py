@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from cachetools import LRUCache
 
-from assistant.index import e5model
+from assistant.index import e5model, pieces
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
@@ -189,23 +189,27 @@ def _session(path: Path, threads: int, *, spin: bool = True):
 
 class OnnxQueryEncoder:
     """Tokenizer + ONNX Runtime session for the materialised folder (no torch at query time);
-    :meth:`encode_passages` embeds passages with the same graph in a second, all-core session."""
+    :meth:`encode_passages` embeds passages with the same graph in a second, all-core session.
+    Questions are tokenized from the saved piece table of :mod:`assistant.index.pieces` (the same
+    ids, without loading ``tokenizers``' 250k-piece model at start); ``tokenizers`` is loaded on
+    first use, for passages and for a question with characters the table does not cover."""
 
     def __init__(self, model_dir: Path, variant: str = "onnx", threads: int | None = None,
                  onnx_path: Path | None = None) -> None:
-        from tokenizers import Tokenizer
-
         model_dir = Path(model_dir)
         prompts = json.loads((model_dir / "config_sentence_transformers.json").read_text("utf-8"))
         self.prefix: str = prompts.get("prompts", {}).get("query", "")
         self.passage_prefix: str = prompts.get("prompts", {}).get("passage", "")
-        max_len = json.loads((model_dir / "sentence_bert_config.json").read_text("utf-8"))["max_seq_length"]
-        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=max_len)
-        pad = self.tokenizer.token_to_id("<pad>")
-        self.pad_id = pad if pad is not None else 0
-        self.tokenizer.enable_padding(pad_id=self.pad_id)
+        self.max_len = json.loads((model_dir / "sentence_bert_config.json").read_text("utf-8"))["max_seq_length"]
         self.model_dir, self.variant = model_dir, variant
+        self._tokenizer: Any = None
+        self._tokenizer_lock = threading.Lock()
+        # Questions are tokenized from the saved piece table (no 1 s tokenizer load at start);
+        # without a current one, tokenizers is loaded now and the table saved for the next start.
+        self.query_pieces = pieces.load(model_dir / "tokenizer.json", self.max_len)
+        if self.query_pieces is None:
+            self.query_pieces = self._save_pieces()
+        self.pad_id = self.query_pieces.pad if self.query_pieces is not None else self._pad_id(self.tokenizer)
         # One thread by default: on an idle 2-core box 2 threads are only ~3-5 ms faster (8-11 vs
         # 13 ms), but when other processes load the cores ORT's spin-waiting threads collapse
         # (47-70 vs 19-35 ms measured). ASSISTANT_EMBED_THREADS=2 for a dedicated machine.
@@ -214,12 +218,58 @@ class OnnxQueryEncoder:
         self._passage_session = None
         self._passage_lock = threading.Lock()
 
+    @staticmethod
+    def _pad_id(tokenizer: Any) -> int:
+        pad = tokenizer.token_to_id("<pad>")
+        return pad if pad is not None else 0
+
+    @property
+    def tokenizer(self) -> Any:
+        """``tokenizers``' tokenizer, loaded on first use (passages; questions the saved piece
+        table cannot tokenize)."""
+        with self._tokenizer_lock:
+            if self._tokenizer is None:
+                from tokenizers import Tokenizer
+
+                tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+                tok.enable_truncation(max_length=self.max_len)
+                tok.enable_padding(pad_id=self._pad_id(tok))
+                self._tokenizer = tok
+            return self._tokenizer
+
+    def _save_pieces(self) -> pieces.QueryPieces | None:
+        """Build and save the piece table beside ``tokenizer.json`` (once, under the folder's
+        lock); None if that fails (questions then go through tokenizers)."""
+        source = self.model_dir / "tokenizer.json"
+        try:
+            with e5model.file_lock(self.model_dir / pieces.PIECES_FILE):
+                if (got := pieces.load(source, self.max_len)) is not None:
+                    return got
+                pieces.build(source, self.model_dir / pieces.PIECES_FILE, self.tokenizer)
+            return pieces.load(source, self.max_len)
+        except Exception as exc:  # noqa: BLE001 - an optimisation: tokenizers serves meanwhile
+            log.warning("could not save the query piece table in %s (%s)", self.model_dir, exc)
+            return None
+
+    def _tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, attention mask) of *texts*, padded to the longest: the saved piece table's,
+        else (a character it does not cover) tokenizers' — the same ids either way."""
+        rows = [self.query_pieces.encode(t) for t in texts] if self.query_pieces is not None else [None]
+        if any(r is None for r in rows):
+            encs = self.tokenizer.encode_batch(texts)
+            return (np.array([e.ids for e in encs], np.int64), np.array([e.attention_mask for e in encs], np.int64))
+        width = max(len(r) for r in rows)  # type: ignore[arg-type]
+        ids = np.full((len(rows), width), self.pad_id, np.int64)
+        mask = np.zeros((len(rows), width), np.int64)
+        for j, r in enumerate(rows):
+            ids[j, : len(r)] = r  # type: ignore[arg-type]
+            mask[j, : len(r)] = 1  # type: ignore[arg-type]
+        return ids, mask
+
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         out = []
         for i in range(0, len(texts), batch_size):
-            encs = self.tokenizer.encode_batch([self.prefix + t for t in texts[i : i + batch_size]])
-            ids = np.array([e.ids for e in encs], np.int64)
-            mask = np.array([e.attention_mask for e in encs], np.int64)
+            ids, mask = self._tokenize([self.prefix + t for t in texts[i : i + batch_size]])
             hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
             out.append(_mean_pool_normalise(hidden, mask))
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
