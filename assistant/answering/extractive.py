@@ -44,10 +44,17 @@ from assistant.answering.question import (
     without_exceptions,
 )
 from assistant.answering.collection import asks_collection, describe
+from assistant.answering.parts import (
+    asked_subjects,
+    asks_meaning,
+    expand_shorthand,
+    shorthand_names,
+    subject_sentence,
+)
 from assistant.answering.outline import Container, asked_count, containers, section_ordinal
 from assistant.answering.ranking import Ranker, load_ranker
 from assistant.answering.records import Answer, Citation
-from assistant.corpus.records import Clause, Document, ordinal_words, record_field_words
+from assistant.corpus.records import CARD_FIELDS, Clause, Document, ordinal_words, record_field_words
 from assistant.retrieval.hybrid import Hit, HybridSearcher, Stats
 from assistant.text import (
     SIMPLIFIED,
@@ -439,6 +446,14 @@ class Answerer:
         q = normalize(asked or question)
         whole = text[start:end].strip().rstrip("。;;")
         pattern = wanted_value(q)
+        if clause.is_record and (day := date_key(normalize(whole))):
+            # The record's card writes a date in digits (「日期:2010年9月13日」); when the
+            # document's own line gives the same date its way (「二〇一〇年九月十三日」), that
+            # line is quoted too: the answer keeps the document's wording.
+            own = [line for a, b in sentences(text) if (line := text[a:b].strip())
+                   and line != whole and date_key(normalize(line)) == day and not line.startswith(CARD_FIELDS)]
+            if own:
+                return f"{whole}(原文:{own[0]})"
         if asks_list(q):
             # The whole paragraph when it is short enough to read (an enumeration's items are
             # often spread over its sentences), else the enumeration around the best sentence.
@@ -578,8 +593,12 @@ class Answerer:
         if confidence < self.refuse_below:
             why = refusal_reason(support, asked)
             return Answer(question, REFUSAL, True, [], cites[:3], confidence=confidence, note=why), ev
+        if found := self.in_parts(asked, ev):
+            text, listed = found
+            return Answer(question, text, False, listed, cites[1:3], confidence=confidence), ev
         text = self.span(question, top.hit.clause, top.sentence, asked)
-        if text not in cites[0].quote:  # a whole list: the quote is what was answered
+        # A whole list: the quote is what was answered (a record date with its 「原文」 is two lines).
+        if text not in cites[0].quote and text in top.hit.clause.text:
             cites[0] = replace(cites[0], quote=text)
         return Answer(question, text, False, cites[:1], cites[1:3], confidence=confidence), ev
 
@@ -642,6 +661,52 @@ class Answerer:
         if best is None or best_score < max(self.OUTLINE_MIN, paragraph):
             return None
         return best
+
+    def in_parts(self, question: str, ev: Sequence[Evidence]) -> tuple[str, list[Citation]] | None:
+        """An answer made of several verbatim parts (:mod:`parts`), or None: the numbered
+        shorthands a 「是什么/哪些」 question names, spelled out where a candidate clause does
+        (「“三推”(村級推舉、鎮級推薦、部門推介)」), and for a 「A、B、C各多少」 question the
+        sentence stating each subject. Only the best clause and the other candidates of its
+        document are read; every subject must be found, else the usual answer stands."""
+        q = normalize(question)
+        top = ev[0].hit.clause
+        clauses = [e.hit.clause for e in ev[:3] if e.hit.clause.doc_id == top.doc_id and not e.hit.clause.is_record]
+        norms = {c.id: normalize(c.text) for c in clauses}
+        picked: list[tuple[int, int, int]] = []  # (candidate, start, end)
+        resolved: set[str] = set()
+        # The meaning of a name is asked (「“三有”是什麼」, 「哪“三有”」), not something about it
+        # (「“五規范”是按哪個部門的要求來的」 asks a body).
+        if asks_list(q) or (asks_meaning(q) and wanted_value(q) is None):
+            named = {n for c in clauses for n in shorthand_names(q, norms[c.id])}
+            for name in named:
+                for i, c in enumerate(clauses):
+                    if (where := expand_shorthand(name, norms[c.id])) is not None:
+                        picked += [(i, a, b) for a, b in (where if isinstance(where, list) else [where])]
+                        resolved.add(name)
+                        break
+            if named - resolved:  # a name no candidate spells out (「“四項工程”的組織保障」)
+                return None
+        subjects = [s for s in asked_subjects(q) if not any(n in s for n in resolved)]
+        if subjects:
+            typed = wanted_value(q)
+            keep = (lambda s: gives_value(typed, s, q)) if typed not in (None, BODYISH) else (lambda s: True)
+            for subject in subjects:
+                where = next(((i, *span) for i, c in enumerate(clauses)
+                              if (span := subject_sentence(subject, norms[c.id], keep, answer_sentences(c.text))) is not None), None)
+                if where is None:
+                    return None
+                picked.append(where)
+        elif not resolved:
+            return None
+        parts, listed = [], []
+        for i in sorted({i for i, _, _ in picked}):
+            c, spans = clauses[i], sorted({(a, b) for j, a, b in picked if j == i})
+            parts += [c.text[a:b].strip().rstrip("。;;,,") for a, b in spans]
+            # The quote runs over the whole sentences that hold the parts.
+            a = max((x for x, _ in sentences(c.text) if x <= spans[0][0]), default=spans[0][0])
+            b = min((y for _, y in sentences(c.text) if y >= spans[-1][1]), default=spans[-1][1])
+            listed.append(replace(self._cite_clause(c), quote=c.text[a:b].strip()))
+        return ";".join(dict.fromkeys(parts)), listed
 
     def _cite_clause(self, c: Clause) -> Citation:
         """A citation of a whole clause (an outline item): quoted from its first sentence."""

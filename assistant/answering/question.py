@@ -78,7 +78,7 @@ _ASKS_LIST = re.compile(
     # 「…各多少天」「各是多少」: one value for each of several things — all of them.
     # (「各級」「各地」 are determiners, not 「each」.)
     r"各(?![级地类种项部单])[^,,。??]{0,4}?(?:多少|几)|"
-    r"哪[几二三四五六七八九十两]+[个项条类种方面级星]?"
+    r"哪“?[几二三四五六七八九十两]+[个项条类种方面级星]?"  # 「哪“三有”」 too
 )
 _NUMBERISH = re.compile(
     r"[0-9]+|[一二三四五六七八九十百千万两半][个名天年次岁届月季人份万元%大项条种类倍]|"
@@ -371,7 +371,9 @@ def date_key(normalized_text: str) -> tuple[int, int, int] | None:
     """The first date *normalized_text* gives, as (year, month, day) — 2021年12月24日,
     2011-07-14 or 二〇一〇年九月十三日 — for ordering; None without one."""
     m = DATEISH.search(normalized_text)
-    if not m or not (parts := _DATE_PARTS.match(m.group(0))):
+    # The parts are read from where the date starts, not from DATEISH's match, which stops at
+    # the year of a date written in Chinese numerals (「二〇一〇年」 of 「二〇一〇年九月十三日」).
+    if not m or not (parts := _DATE_PARTS.match(normalized_text, m.start())):
         return None
     def num(run: str | None) -> int:  # cn_to_int reads 二〇一〇 digit by digit, 十三 with its units
         return 0 if not run else int(run) if run.isdigit() else cn_to_int(run)

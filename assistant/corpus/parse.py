@@ -525,6 +525,7 @@ def document_records(documents: list[Document], first_order: int) -> tuple[Claus
 
 
 def _card(d: Document) -> list[str]:
+    # The card's field names are records.CARD_FIELDS: the answerer tells its lines from the document's.
     lines = [f"標題:{d.title}"]
     if d.doc_number:
         lines.append(f"文號:{d.doc_number}")

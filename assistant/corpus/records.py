@@ -10,7 +10,7 @@ from functools import cached_property
 from assistant.text import int_to_cn, normalize
 
 __all__ = [
-    "RECORD_FIELDS", "RECORD_SECTION", "Clause", "Corpus", "Document", "SourceError", "record_clause",
+    "CARD_FIELDS", "RECORD_FIELDS", "RECORD_SECTION", "Clause", "Corpus", "Document", "SourceError", "record_clause",
     "ordinal_words", "record_field_words",
 ]
 
@@ -83,6 +83,9 @@ class Clause:
 
 
 RECORD_SECTION = "文件資訊"
+# The lines a record's card opens with, written from documents.json rather than copied from the
+# document (assistant.corpus.parse._card): 「日期:2010年9月13日」 is ours, 「二〇一〇年九月十三日」 the document's.
+CARD_FIELDS = ("標題:", "文號:", "發文機關:", "日期:", "狀態:")
 
 # The elements of an official document's header and closing block (GB/T 9704《黨政機關公文格式》)
 # that a record may name, each with the words people use for it. Asked 「文件發給了誰」, the
