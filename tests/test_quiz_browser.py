@@ -153,3 +153,94 @@ def test_cloze_answer_typed_in_simplified_full_width(page) -> None:
     page.locator("#quiz-verdict").wait_for(timeout=15_000)
     assert "回答正確" in page.locator("#quiz-feedback").inner_text()
     assert "目前得分 1 / 1" in page.locator("#quiz-progress").inner_text()
+
+
+# Phrases OpenCC converts differently as a whole than character by character (计划, not 计画; 反复,
+# not 反覆): the seed corpus has none, so the test puts them into the quiz it draws.
+PHRASES = "【按計畫反覆研讀】"
+
+
+@pytest.fixture(scope="module")
+def full_app(launch_web_app, tmp_path_factory) -> Iterator[str]:
+    demo, url = launch_web_app(tmp_path_factory.mktemp("quiz-script") / "feedback.sqlite")
+    yield url
+    demo.close()
+
+
+def test_simplified_quiz_is_converted_on_the_server_phrase_by_phrase(full_app, monkeypatch) -> None:
+    """The 繁/简 switch redraws the quiz (question, options, verdict, explanation, cited clause) with
+    OpenCC ``t2s`` on the server, as the chat and 瀏覽條文 are; the page's character table would
+    have written 计画/反覆. Items drawn while 简 is on come in 简, and 繁 brings the original back."""
+    from dataclasses import replace
+
+    from assistant.apps.web import quiz_tab
+    from assistant.apps.web.script import SIMPLIFIED, char_table, to_script
+    from assistant.corpus.store import load_corpus
+    from assistant.quiz.facts import LETTERS
+
+    drawn = quiz_tab.build_quiz
+
+    def with_phrases(*args, **kwargs):
+        quiz = drawn(*args, **{**kwargs, "seed": SEED})
+        items = [replace(it, stem=PHRASES + it.stem, explanation=PHRASES + it.explanation) for it in quiz.items]
+        return replace(quiz, items=items)
+
+    monkeypatch.setattr(quiz_tab, "build_quiz", with_phrases)  # the running app draws through it
+    expected = with_phrases(load_corpus(), 5, doc=DOC, kind="choice").items
+
+    def simplified(text: str) -> str:
+        return to_script(text, SIMPLIFIED)
+
+    by_char = "".join(char_table().get(ch, ch) for ch in PHRASES)
+    assert simplified(PHRASES) == "【按计划反复研读】" and by_char != simplified(PHRASES)
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-TW")
+            page.goto(full_app)
+            page.locator("#question textarea").wait_for(timeout=30_000)
+            page.click("#tab-quiz-button")
+            page.locator("#quiz-doc input").click()
+            page.get_by_role("option", name="第4篇", exact=False).click()
+            page.locator("#quiz-kind label", has_text="單選").click()
+            page.locator("#quiz-start").click()
+            progress, stem = page.locator("#quiz-progress"), page.locator("#quiz-stem")
+            progress.get_by_text("第 1 / 5 題").wait_for(timeout=15_000)
+            first = expected[0]
+            assert stem.inner_text().strip() == first.stem  # 繁: as written
+
+            page.locator("#script-switch label", has_text="简").click()
+            progress.get_by_text("第 1 / 5 题").wait_for(timeout=15_000)
+            assert stem.inner_text().strip() == simplified(first.stem)
+            assert "【按计划反复研读】" in stem.inner_text()
+            labels = [t.strip() for t in page.locator("#quiz-options label").all_inner_texts()]
+            assert labels == [f"{LETTERS[i]}. {simplified(o)}" for i, o in enumerate(first.options)]
+            doc = next(d for d in load_corpus().documents if d.id == DOC)
+            assert page.locator("#quiz-doc input").input_value() == simplified(f"第{doc.number}篇 {doc.title}")
+
+            wrong = next(o for o in first.options if o != first.answer)
+            page.locator("#quiz-options label", has_text=f"{LETTERS[first.options.index(wrong)]}. {simplified(wrong)}").click()
+            page.locator("#quiz-submit").click()
+            verdict = page.locator("#quiz-verdict")
+            verdict.wait_for(timeout=15_000)
+            text = verdict.inner_text()
+            assert "回答错误" in text and simplified("說明:" + first.explanation) in text
+            assert f"你的答案:「{LETTERS[first.options.index(wrong)]}. {simplified(wrong)}」" in text
+            assert simplified("出處:" + first.citation.label) in text
+            assert simplified(first.citation.text) in text.replace("\n", "")
+
+            page.locator("#script-switch label", has_text="繁").click()  # the original comes back
+            progress.get_by_text("第 1 / 5 題").wait_for(timeout=15_000)
+            text = page.locator("#quiz-verdict").inner_text()
+            assert "說明:" + first.explanation in text and first.citation.text in text.replace("\n", "")
+            assert stem.inner_text().strip() == first.stem
+
+            page.locator("#script-switch label", has_text="简").click()
+            progress.get_by_text("第 1 / 5 题").wait_for(timeout=15_000)
+            page.locator("#quiz-next").click()  # drawn while 简 is on
+            progress.get_by_text("第 2 / 5 题").wait_for(timeout=15_000)
+            assert stem.inner_text().strip() == simplified(expected[1].stem)
+        finally:
+            browser.close()

@@ -82,20 +82,21 @@ def build_app(
                 browse = build_browse_tab(demo, live, corpus, store)
                 toc = browse["toc"]
             with gr.Tab("測驗", id="quiz", elem_id="tab-quiz"):
-                build_quiz_tab(corpus)
+                quiz = build_quiz_tab(corpus, script=switch)
             if admin:
                 with gr.Tab("管理", id="admin", elem_id="tab-admin") as admin_tab:
                     ui = build_admin_tab(live)
 
-        def on_switch(script: str, raw_store: Any, query: str):
-            """繁/简: the chat and 瀏覽條文 drawn again in *script*, which the browser remembers;
-            the page script converts the rest of the page (labels, buttons, the 測驗 tab)."""
+        def on_switch(script: str, raw_store: Any, query: str, quiz_state: Any):
+            """繁/简: the chat, 瀏覽條文 and the 測驗 tab's quiz drawn again in *script*, which the
+            browser remembers; the page script converts the fixed labels and buttons."""
             if script not in SCRIPTS:
-                return (gr.skip(),) * 4
+                return (gr.skip(),) * (4 + len(quiz["outputs"]))
             store = {**clean_store(raw_store), "script": script}
-            return (store, chat["show"](store)[0], *browse["show"](script, query))
+            return (store, chat["show"](store)[0], *browse["show"](script, query), *quiz["show"](quiz_state, script))
 
-        switch.change(on_switch, [switch, store, browse["query"]], [store, chat["chatbot"], toc, browse["results"]],
+        switch.change(on_switch, [switch, store, browse["query"], quiz["state"]],
+                      [store, chat["chatbot"], toc, browse["results"], *quiz["outputs"]],
                       js="(script, ...rest) => { window.assistantScript?.(script); return [script, ...rest]; }",
                       queue=False, show_progress="hidden", api_visibility="private")
         gr.api(ask_api, api_name="ask", concurrency_id="assistant",

@@ -245,10 +245,10 @@ HEAD = """
 </script>
 """
 
-# 繁/简 for the rest of the page: answers, cards and 瀏覽條文 come from the server already in the
-# reader's script (OpenCC, phrase by phrase); labels, buttons and the 測驗 tab are converted here,
-# character by character with OpenCC's table, and put back on 繁. A reader's own words (their
-# questions, what they type) are never converted.
+# 繁/简 for the rest of the page: answers, cards, 瀏覽條文 and the 測驗 tab's quiz come from the
+# server already in the reader's script (OpenCC, phrase by phrase; the quiz marks them .in-script);
+# the fixed labels and buttons are converted here, character by character with OpenCC's table,
+# and put back on 繁. A reader's own words (their questions, what they type) are never converted.
 SCRIPT_JS = """
 <script>
 (() => {
@@ -258,7 +258,7 @@ SCRIPT_JS = """
   const convert = (text) => { let out = ""; for (const ch of text) out += table.get(ch) || ch; return out; };
   let script = "繁";
   const shown = new WeakMap();  // node → [original, converted]
-  const SERVER = ".answer, .user-q, .pending, .short-answer, .toc, .search-results, .search-empty, textarea, input, script, style";
+  const SERVER = ".answer, .user-q, .pending, .short-answer, .toc, .search-results, .search-empty, .in-script, textarea, input, script, style";
   const swap = (node, value, set) => {
     const seen = shown.get(node);
     if (script === "简") {

@@ -33,8 +33,8 @@ def question_script(question: str) -> str | None:
 @lru_cache(maxsize=1)
 def char_table() -> dict[str, str]:
     """Every CJK character OpenCC ``t2s`` writes differently on its own: the page script converts
-    the interface (labels, buttons, the 測驗 tab) with it; answers, cards and 瀏覽條文 are
-    converted here, phrase by phrase."""
+    the fixed interface (labels, buttons) with it; answers, cards, 瀏覽條文 and the 測驗 tab's
+    quiz are converted here, phrase by phrase (:func:`to_script`)."""
     t2s = converter("t2s")
     table = {}
     for code in range(0x4E00, 0xA000):
