@@ -75,6 +75,22 @@ def normalize(text: str) -> str:
     return out
 
 
+def abbreviates(word: str, text: str) -> bool:
+    """Whether *word* is a shortened form of a phrase in *text* (both normalised): its
+    characters in order, the first on the phrase's first, within twice its length — how Chinese
+    shortens names (村主任 for 村委会主任, 纪检 for 纪律检查, 妇联 for 妇女联合会)."""
+    if len(word) < 2 or word in text:
+        return word in text
+    # Shortest spread from each place the first character occurs (lazy gaps, overlapping starts).
+    pattern = re.compile(f".{{0,{len(word)}}}?".join(map(re.escape, word)))
+    start = text.find(word[0])
+    while start >= 0:
+        if (m := pattern.match(text, start)) and m.end() - start <= 2 * len(word):
+            return True
+        start = text.find(word[0], start + 1)
+    return False
+
+
 def is_cjk(ch: str) -> bool:
     return bool(_CJK_RUN.fullmatch(ch))
 

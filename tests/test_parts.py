@@ -83,3 +83,29 @@ def test_a_record_date_also_quotes_the_documents_own_wording(assistant_instance)
     answer = assistant_instance.ask("紅十字會總會那份意見落款日期是哪天?")
     assert "二〇一〇年九月十三日" in answer.answer, answer.answer
     assert answer.citations[0].quote in answer.citations[0].text
+
+
+@pytest.mark.parametrize("word, text, held", [
+    ("团委", "共青团委员会要加强指导", True),
+    ("纪检", "纪律检查委员会", True),
+    ("村支书", "村党支部书记要带头", True),
+    ("任期", "一般应任满一届", False),
+    ("报酬", "基本工资和津贴", False),
+])
+def test_a_shortened_name_is_held_by_the_phrase_it_shortens(word: str, text: str, held: bool) -> None:
+    from assistant.text import abbreviates
+    assert abbreviates(word, text) is held
+
+
+def test_a_shortened_name_is_not_foreign_to_the_clause_that_spells_it_out(assistant_instance) -> None:
+    # 「村主任」 is a word the guidelines use; this clause writes 村委會主任.
+    a = assistant_instance
+    q = "村主任的基本報酬由誰全額支付?"
+    ev = a.answerer.evidence(q, a.searcher.search(q, k=8))
+    assert ev[0].hit.clause.id == "d2-s2-ss3-c5"
+    assert "村主任" not in a.answerer.support(q, ev[0]).foreign_words
+
+
+def test_who_is_the_subject_stated_just_before_the_duty_asked(assistant_instance) -> None:
+    answer = assistant_instance.ask("基層黨建工作的直接責任人是誰?")
+    assert "鄉鎮黨委書記" in answer.answer, answer.answer

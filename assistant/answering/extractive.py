@@ -57,6 +57,7 @@ from assistant.answering.records import Answer, Citation
 from assistant.corpus.records import CARD_FIELDS, Clause, Document, ordinal_words, record_field_words
 from assistant.retrieval.hybrid import Hit, HybridSearcher, Stats
 from assistant.text import (
+    abbreviates,
     SIMPLIFIED,
     TRADITIONAL,
     bigrams,
@@ -477,7 +478,13 @@ class Answerer:
         if not typed:
             return whole
         anchor = max(range(len(frags)), key=lambda i: overlap[i])
-        best = max(typed, key=lambda i: (overlap[i] - 0.05 * abs(i - anchor), -i))
+        if anchor not in typed and anchor - 1 in typed:
+            # The fragment the question matched states no value, the one before it does: it is
+            # its subject or its amount (「鄉鎮黨委書記要切實履行直接責任人職責,對…負全責」,
+            # 「縣財政每年安排106萬元,用于…基本報酬發放」) — Chinese states them first.
+            best = anchor - 1
+        else:
+            best = max(typed, key=lambda i: (overlap[i] - 0.05 * abs(i - anchor), -i))
         lo, hi = (min(best, anchor), max(best, anchor)) if abs(best - anchor) <= 1 else (best, best)
         a, b = frags[lo][0], frags[hi][1]
         # A bare fragment like 「每年」 says too little: widen to its neighbour.
@@ -521,8 +528,10 @@ class Answerer:
         elif _DOC_FACT.search(q) and named is not None and weight[named] > 0:
             other = _title(lex.documents, named)  # 文號, 發文機關 … asked, and no record has it
         total = sum(stats.word_idf(w) for w in words)
-        foreign = tuple(w for w in words if w not in clause_text and stats.word_df(w) > 0)
-        inside = [w for w in words if w in clause_text]
+        # A word the clause holds in full (村委會主任 for 村主任) is not foreign to it.
+        holds = {w: abbreviates(w, clause_text) for w in words}
+        foreign = tuple(w for w in words if not holds[w] and stats.word_df(w) > 0)
+        inside = [w for w in words if holds[w]]
         share = sum(stats.word_idf(w) for w in foreign) / total if total else 0.0
         covered = sum(stats.word_idf(w) for w in inside) / total if total else top.coverage
         floor = self.semantic_floor
