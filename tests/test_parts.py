@@ -109,3 +109,8 @@ def test_a_shortened_name_is_not_foreign_to_the_clause_that_spells_it_out(assist
 def test_who_is_the_subject_stated_just_before_the_duty_asked(assistant_instance) -> None:
     answer = assistant_instance.ask("基層黨建工作的直接責任人是誰?")
     assert "鄉鎮黨委書記" in answer.answer, answer.answer
+
+
+def test_a_list_question_about_a_document_gets_the_field_not_the_whole_record(assistant_instance) -> None:
+    answer = assistant_instance.ask("群團組織那份意見主送給哪些單位?")
+    assert "各高中" in answer.answer and "標題" not in answer.answer, answer.answer

@@ -130,6 +130,7 @@ def test_the_collection_is_described_from_metadata() -> None:
     text = describe(corpus.documents)
     assert text.count("《") == len(corpus.documents)
     assert "中共云和縣委" in text and "紅總字〔2010〕72號" in text and "征求意見稿" in text
+    assert text.startswith(f"共{len(corpus.documents)}份文件:")  # 「一共收錄了幾份文件?」
 
 
 def test_a_named_kind_of_body_must_be_that_kind() -> None:

@@ -25,9 +25,10 @@ def asks_collection(normalized_question: str) -> bool:
 
 
 def describe(documents: Sequence[Document]) -> str:
-    """One line per document: 《title》, issuer and date (what is known), in corpus order."""
+    """How many documents, then one line per document: 《title》, issuer, date, 文號 and status
+    (what is known), in corpus order."""
     lines = []
     for d in documents:
         known = [x for x in (d.issuer, d.date, d.doc_number, d.status) if x]
         lines.append(f"《{d.title}》" + (f"({','.join(known)})" if known else ""))
-    return ";".join(lines)
+    return f"共{len(lines)}份文件:" + ";".join(lines)

@@ -455,7 +455,7 @@ class Answerer:
                    and line != whole and date_key(normalize(line)) == day and not line.startswith(CARD_FIELDS)]
             if own:
                 return f"{whole}(原文:{own[0]})"
-        if asks_list(q):
+        if asks_list(q) and not clause.is_record:  # a record is one field per line
             # The whole paragraph when it is short enough to read (an enumeration's items are
             # often spread over its sentences), else the enumeration around the best sentence.
             a, b = (0, len(text)) if len(text) <= self.LIST_WHOLE_MAX else list_run(text, sentence)
