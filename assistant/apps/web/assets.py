@@ -113,7 +113,9 @@ CSS = """
 .see-also li { overflow-wrap: anywhere; margin: .2rem 0; }
 #chat .message { max-width: 100%; overflow-wrap: anywhere; }
 #chat [data-testid=bot] { scroll-margin-top: 8px; }
-#chat button[aria-label=Clear] { display: none; }  /* 新對話 and 刪除 keep the conversations */
+/* The chatbot's stock clear button (its only top-panel button: buttons=[]): 新對話 and 刪除 keep the
+   conversations. Its label follows Gradio's language (「清空對話」), so it is not matched by name. */
+#chat .icon-button-wrapper.top-panel { display: none !important; }
 .deep-link-missing { padding: .5rem .8rem; border-left: 4px solid var(--color-accent); margin: .5rem 0;
   background: var(--background-fill-secondary); }
 #export-row { gap: .5rem; }
