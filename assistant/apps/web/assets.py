@@ -119,6 +119,10 @@ CSS = """
 .deep-link-missing { padding: .5rem .8rem; border-left: 4px solid var(--color-accent); margin: .5rem 0;
   background: var(--background-fill-secondary); }
 #export-row { gap: .5rem; }
+/* Gradio's progress overlay writes 「processing | 0.4s」 and 「queue: 1/3 |」 in English, words its
+   translations do not cover: the spinner stays, the words go (the chat and 管理 show their own
+   Chinese status). */
+.progress-text { display: none !important; }
 @media (max-width: 640px) {
   .app-header h1 { font-size: 1.3rem; }
   .app-header p { font-size: .85rem; }
@@ -234,12 +238,22 @@ HEAD = """
       last.scrollIntoView({ block: "start" });
     }
   };
+  // Words Gradio writes in English whatever its language: a rated answer's 👍/👎 tooltip.
+  const GRADIO_WORDS = new Map([["Liked", "已按讚"], ["Disliked", "已按不讚"]]);
+  const gradioWords = () => {
+    for (const [english, chinese] of GRADIO_WORDS) {
+      for (const name of ["title", "aria-label"]) {
+        document.querySelectorAll(`[${name}="${english}"]`).forEach((el) => el.setAttribute(name, chinese));
+      }
+    }
+  };
   let queued = false;
   new MutationObserver(() => {
     if (queued) return;
     queued = true;
-    requestAnimationFrame(() => { queued = false; reveal(); window.assistantConvertPage?.(); });
-  }).observe(document.documentElement, { childList: true, subtree: true, characterData: true });
+    requestAnimationFrame(() => { queued = false; reveal(); gradioWords(); window.assistantConvertPage?.(); });
+  }).observe(document.documentElement, { childList: true, subtree: true, characterData: true,
+                                         attributes: true, attributeFilter: ["title", "aria-label"] });
   const wanted = new URLSearchParams(location.search).get("clause");
   if (wanted && /^[a-z0-9-]{1,40}$/.test(wanted)) showClause(wanted);
   else if (wanted) setTimeout(() => showClause("-"), 0);
