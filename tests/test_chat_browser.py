@@ -119,6 +119,9 @@ def test_simplified_question_gets_a_simplified_page_and_copy_gives_the_original(
     assert "任满10年的必须交流" in text and "出处" in text and "条文以简体显示" in text
     assert page.locator("#script-switch input[value='简']").is_checked()  # the first question chose it
     assert "浏览条文" in page.locator("#main-tabs").inner_text() and "指引问答助手" in page.inner_text("body")
+    assert page.title() == "指引问答助手"  # the browser tab's name too
+    page.locator('#chat button[title="赞"]').first.click()  # Gradio's tooltips: 讚, then its English 「Liked」
+    page.locator('#chat button[title="已按赞"]').wait_for()
     reply.locator("button.copy-cite").first.click()
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith("《關于加強鄉鎮紀檢組織建設的指導意見》") and "任滿10年的必須交流" in copied
@@ -130,6 +133,8 @@ def test_simplified_question_gets_a_simplified_page_and_copy_gives_the_original(
     page.wait_for_function("() => document.querySelector('#chat').innerText.includes('任滿10年的必須交流')")
     page.wait_for_function("() => document.querySelector('#main-tabs').innerText.includes('瀏覽條文')")
     assert "出處" in page.locator("#chat").inner_text() and "指引問答助手" in page.inner_text("body")
+    page.locator('#chat button[title="讚"]').first.wait_for()  # (the redrawn chat shows no rating)
+    assert page.title() == "指引問答助手"
     page.locator("#script-switch label", has_text="简").click()
     page.wait_for_function("() => document.querySelector('#chat').innerText.includes('任满10年的必须交流')")
     page.click("#tab-browse-button")

@@ -273,16 +273,16 @@ SCRIPT_JS = """
   if (from.length === to.length) for (let i = 0; i < from.length; i++) table.set(from[i], to[i]);
   const convert = (text) => { let out = ""; for (const ch of text) out += table.get(ch) || ch; return out; };
   let script = "繁";
-  const shown = new WeakMap();  // node → [original, converted]
+  const shown = new WeakMap(), titles = new WeakMap();  // node → [original, converted]
   const SERVER = ".answer, .user-q, .pending, .short-answer, .toc, .search-results, .search-empty, .in-script, textarea, input, script, style";
-  const swap = (node, value, set) => {
-    const seen = shown.get(node);
+  const swap = (node, value, set, memo = shown) => {
+    const seen = memo.get(node);
     if (script === "简") {
       if (seen && value === seen[1]) return;
       const out = convert(value);
-      if (out !== value) { shown.set(node, [value, out]); set(out); }
+      if (out !== value) { memo.set(node, [value, out]); set(out); }
     } else if (seen) {
-      shown.delete(node);
+      memo.delete(node);
       if (value === seen[1]) set(seen[0]);
     }
   };
@@ -296,6 +296,10 @@ SCRIPT_JS = """
     document.querySelectorAll("textarea[placeholder], input[placeholder]").forEach((el) => {
       swap(el, el.placeholder, (v) => { el.placeholder = v; });
     });
+    document.querySelectorAll("[title]").forEach((el) => {  // tooltips; a copy button's stays the original
+      if (!el.closest(SERVER)) swap(el, el.title, (v) => { el.title = v; }, titles);
+    });
+    swap(document, document.title, (v) => { document.title = v; }, titles);  // the browser tab's name
   };
   window.assistantConvert = (text) => (script === "简" ? convert(text) : text);
   window.assistantConvertPage = () => { if (script === "简" || document.documentElement.dataset.script === "简") convertPage(); };
