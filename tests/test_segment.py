@@ -110,3 +110,18 @@ def test_a_reader_never_writes_the_table(tmp_path, fresh, reference) -> None:
     assert not segment.use_saved(None)
     assert list(tmp_path.iterdir()) == []
     assert segment.segmenter() is reference
+
+
+def test_the_saved_verb_list_is_the_dictionarys_verbs_and_a_stale_one_is_ignored(saved, fresh) -> None:
+    verbs = segment._saved_verbs(saved)
+    assert verbs == segment._verbs_from_dictionary()
+    assert {"成立", "完成", "形成"} <= verbs and not {"学校", "工会", "条件"} & verbs
+    assert segment.use_saved(saved) and segment.is_verb("成立") and not segment.is_verb("学校")
+    path = saved / segment.VERBS_FILE
+    kept = path.read_text("utf-8")
+    try:
+        path.write_text("# 0.0 1 1 0123\n成立", "utf-8")  # another dictionary's list
+        assert segment._saved_verbs(saved) is None and not segment.verbs_saved(saved)
+        assert segment.save_words(saved) and segment._saved_verbs(saved) == verbs
+    finally:
+        path.write_text(kept, "utf-8")

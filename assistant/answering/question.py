@@ -214,6 +214,23 @@ _ASKS_YESNO = re.compile(
 )
 
 
+# 「什麼情況下」「在什麼條件下」「什麼情形」: the condition under which something holds is asked.
+_ASKS_CONDITION = re.compile(r"(?:什么|哪些|哪种|何种)(?:情况|情形|条件|前提)")
+# How a clause states a condition: 「鄉級財政確有困難的,」 (a 的-phrase closing at a comma),
+# 「如果…」「凡…」「一旦…」「…时,」.
+_STATES_CONDITION = re.compile(r"的[,,]|如果|若|凡|一旦|时[,,]|情形之一")
+
+
+def asks_condition(normalized_question: str) -> bool:
+    """Whether the condition something depends on is asked (「什麼情況下縣級財政要補助?」)."""
+    return bool(_ASKS_CONDITION.search(normalized_question))
+
+
+def states_condition(normalized_sentence: str) -> bool:
+    """Whether a sentence states a condition (「…確有困難的,縣級財政應給予補助」)."""
+    return bool(_STATES_CONDITION.search(normalized_sentence))
+
+
 def asks_yesno(normalized_question: str) -> bool:
     """A yes/no question (「要不要」, 「是否」, 「…嗎?」)."""
     return bool(_ASKS_YESNO.search(normalized_question.strip()))

@@ -214,7 +214,7 @@ def _lexicon_current(directory: Path, clauses: Sequence[Clause], documents: Sequ
 def lexicon_saved(directory: Path, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> bool:
     """Whether the index *directory* holds the lexicon of exactly these passages, and the
     answer step's jieba dictionary (:mod:`assistant.retrieval.segment`) of the installed jieba."""
-    return _lexicon_current(directory, clauses, documents) and segment.words_saved(Path(directory))
+    return _lexicon_current(directory, clauses, documents) and segment.words_saved(Path(directory)) and segment.verbs_saved(Path(directory))
 
 
 def save_lexicon(directory: Path, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> bool:

@@ -9,6 +9,10 @@ none. The segmenter is jieba's own ``Tokenizer`` with that table as its ``FREQ``
 algorithm on the same frequencies, so the same words (``tests/test_segment.py`` checks every
 entry and the dev questions).
 
+Beside it, ``jieba-verbs.txt`` lists the dictionary's verbs (38k words, read in ~15 ms instead
+of scanning ``dict.txt`` in ~0.4 s): the refusal gate weighs a verb the clause lacks less than a
+noun (``assistant.answering.extractive.Answerer.VERB_WEIGHT``).
+
 The file names the dictionary it was built from (jieba's version and a hash of its ``dict.txt``);
 a missing, stale, foreign or torn file is ignored and jieba loads its dictionary as before. Readers
 never write it.
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 WORDS_FILE = "jieba-words.bin"
+VERBS_FILE = "jieba-verbs.txt"  # the dictionary's verbs, one per line (the refusal gate weighs them less)
 WORDS_FORMAT = 1  # bump when the layout changes
 _MAGIC = b"GAJW"
 _MEMO_LIMIT = 200_000  # looked-up substrings kept as Python objects (a question looks up ~100)
@@ -211,24 +216,72 @@ def _current(path: Path) -> SavedFreq | None:
         return None
 
 
+def _source_stamp() -> str:
+    """jieba's version and its dictionary file's size and modification time, one line."""
+    st = dictionary_path().stat()
+    return f"{_jieba().__version__} {st.st_size} {st.st_mtime_ns}"
+
+
+def _verbs_from_dictionary() -> frozenset[str]:
+    """The words jieba's dictionary tags as verbs (v, vd, vi, vn …; ~38k): read in ~0.4 s."""
+    with open(dictionary_path(), encoding="utf-8") as fh:
+        return frozenset(p[0] for line in fh if len(p := line.split()) >= 3 and p[2].startswith("v"))
+
+
+def _saved_verbs(directory: Path) -> frozenset[str] | None:
+    """The verb list saved in *directory* if it is the current dictionary's, else None: the
+    same file (stamp), or the same bytes (hash) like :func:`_current`."""
+    try:
+        head, *words = (Path(directory) / VERBS_FILE).read_text(encoding="utf-8").split("\n")
+        stamp, _, key = head.removeprefix("# ").rpartition(" ")
+        return frozenset(words) if words and (stamp == _source_stamp() or key == dictionary_key()) else None
+    except Exception:  # noqa: BLE001 - missing or foreign: read from the dictionary instead
+        return None
+
+
 def words_saved(directory: Path) -> bool:
     """Whether *directory* holds the current jieba dictionary's table."""
     return _current(Path(directory) / WORDS_FILE) is not None
 
 
+def verbs_saved(directory: Path) -> bool:
+    """Whether *directory* holds the current jieba dictionary's verb list."""
+    return _saved_verbs(directory) is not None
+
+
 def save_words(directory: Path) -> bool:
-    """Save jieba's current dictionary as a table in the index *directory* (the caller holds the
-    index's write lock), unless the one there is current. True if written."""
+    """Save jieba's current dictionary as a table, and its verbs as a list, in the index
+    *directory* (the caller holds the index's write lock), unless those there are current.
+    True if written."""
     directory = Path(directory)
-    if words_saved(directory):
+    if words_saved(directory) and verbs_saved(directory):
         return False
     jieba = _jieba()
     src = dictionary_path()
-    tk = jieba.Tokenizer()
-    with open(src, "rb") as fh:
-        freq, total = tk.gen_pfdict(fh)
-    write_words(directory / WORDS_FILE, freq, total, dictionary_key(src), src)
+    if not words_saved(directory):
+        tk = jieba.Tokenizer()
+        with open(src, "rb") as fh:
+            freq, total = tk.gen_pfdict(fh)
+        write_words(directory / WORDS_FILE, freq, total, dictionary_key(src), src)
+    tmp = directory / f".{VERBS_FILE}.{os.getpid()}.tmp"
+    head = f"# {_source_stamp()} {dictionary_key(src)}"
+    tmp.write_text("\n".join([head, *sorted(_verbs_from_dictionary())]), encoding="utf-8")
+    os.replace(tmp, directory / VERBS_FILE)
     return True
+
+
+_verbs: frozenset[str] | None = None
+
+
+def is_verb(word: str) -> bool:
+    """Whether jieba's dictionary tags *word* as a verb (計劃, 完成, 形成, 成立): from the list
+    saved beside the index when :func:`use_saved` found it, else read from the dictionary once."""
+    global _verbs
+    if _verbs is None:
+        with _lock:
+            if _verbs is None:
+                _verbs = _verbs_from_dictionary()
+    return word in _verbs
 
 
 _lock = threading.Lock()
@@ -242,6 +295,9 @@ def use_saved(directory: Path | None) -> bool:
     if directory is None:
         return False
     with _lock:
+        global _verbs
+        if _verbs is None:
+            _verbs = _saved_verbs(Path(directory))
         if _segmenter is not None:
             return isinstance(_segmenter.FREQ, SavedFreq)
         freq = _current(Path(directory) / WORDS_FILE)
@@ -267,6 +323,6 @@ def segmenter() -> Any:
 
 def _reset() -> None:
     """Forget the process-wide segmenter (tests)."""
-    global _segmenter
+    global _segmenter, _verbs
     with _lock:
-        _segmenter = None
+        _segmenter = _verbs = None
