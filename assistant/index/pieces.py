@@ -29,17 +29,13 @@ next process that loads ``tokenizers`` anyway (under the model folder's lock, at
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import mmap
-import os
 import re
-import struct
-import sys
-import zlib
 from pathlib import Path
 from typing import Any
+
+from assistant.index import mapped
 
 PIECES_FILE = "query-pieces.bin"
 PIECES_FORMAT = 1
@@ -98,17 +94,7 @@ def build(tokenizer_json: Path, target: Path, tokenizer: Any = None) -> None:
     entries.update(ids)  # a piece that is also a prefix keeps its id
     keys = list(entries)
     n = len(keys)
-    bits = max(10, (2 * n - 1).bit_length())
-    mask = (1 << bits) - 1
-    table = np.zeros(1 << bits, np.uint32)
-    blobs = [k.encode("utf-8", "surrogatepass") for k in keys]
-    for i, b in enumerate(blobs):
-        slot = zlib.crc32(b) & mask
-        while table[slot]:
-            slot = (slot + 1) & mask
-        table[slot] = i + 1
-    offsets = np.zeros(n + 1, np.uint64)
-    np.cumsum(np.fromiter((len(b) for b in blobs), np.uint64, n), out=offsets[1:])
+    table, offsets, blob = mapped.hash_keys([k.encode("utf-8", "surrogatepass") for k in keys])
     piece_ids = np.fromiter((entries[k] for k in keys), np.int32, n)
     scores = np.array([vocab[entries[k]][1] if entries[k] >= 0 else 0.0 for k in keys], np.float64)
     tok = tokenizer or Tokenizer.from_file(str(tokenizer_json))
@@ -116,102 +102,35 @@ def build(tokenizer_json: Path, target: Path, tokenizer: Any = None) -> None:
     norm = {ch: out for ch in safe_chars() if (out := precompiled.normalize_str(ch)) != ch}
     added = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
     header: dict[str, Any] = {
-        "format": PIECES_FORMAT, "key": pieces_key(tokenizer_json), "tokenizers": tokenizers.__version__,
+        "key": pieces_key(tokenizer_json), "tokenizers": tokenizers.__version__,
         "source_size": Path(tokenizer_json).stat().st_size, "source_mtime_ns": Path(tokenizer_json).stat().st_mtime_ns,
-        "byteorder": sys.byteorder, "n": n, "unk": model["unk_id"], "bos": added["<s>"], "eos": added["</s>"],
+        "n": n, "unk": model["unk_id"], "bos": added["<s>"], "eos": added["</s>"],
         "pad": added["<pad>"], "min_score": min(s for _, s in vocab),
         "max_piece": max(len(p) for p in ids), "norm": norm,
     }
-    arrays = {"table": table.tobytes(), "offsets": offsets.astype(np.uint32).tobytes(),
-              "ids": piece_ids.tobytes(), "scores": scores.tobytes(), "blob": b"".join(blobs)}
-    _write(target, header, arrays)
-
-
-def _write(target: Path, header: dict[str, Any], arrays: dict[str, bytes]) -> None:
-    sections: dict[str, list[int]] = {}
-    for _ in range(2):  # the sections' offsets depend on the header's length
-        header["sections"] = sections
-        pos = 8 + len(json.dumps(header, sort_keys=True).encode("utf-8")) + 128
-        pos += -pos % 8
-        new = {}
-        for name, data in arrays.items():
-            new[name] = [pos, len(data)]
-            pos += len(data) + (-len(data) % 8)
-        sections = new
-    header["sections"] = sections
-    head = json.dumps(header, sort_keys=True).encode("utf-8")
-    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(_MAGIC + struct.pack("<I", len(head)) + head)
-            for name, data in arrays.items():
-                fh.write(b"\0" * (sections[name][0] - fh.tell()))
-                fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    sections = {"table": table, "offsets": offsets, "ids": piece_ids.tobytes(), "scores": scores.tobytes(), "blob": blob}
+    mapped.write(target, _MAGIC, PIECES_FORMAT, header, sections)
 
 
 class QueryPieces:
     """A saved table, memory-mapped; :meth:`encode` gives ``tokenizers``' ids or None."""
 
     def __init__(self, path: Path, max_len: int = 512) -> None:
-        with open(path, "rb") as fh:
-            self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        mm = self._mm
-        if mm[:4] != _MAGIC:
-            raise ValueError(f"{path}: not a query-pieces table")
-        (hlen,) = struct.unpack_from("<I", mm, 4)
-        h = self.header = json.loads(bytes(mm[8 : 8 + hlen]).decode("utf-8"))
-        if h.get("format") != PIECES_FORMAT or h.get("byteorder") != sys.byteorder:
-            raise ValueError(f"{path}: another format")
-        view = memoryview(mm)
-
-        def section(name: str, fmt: str) -> memoryview:
-            off, length = h["sections"][name]
-            if off + length > len(mm):
-                raise ValueError(f"{path}: truncated")
-            part = view[off : off + length]
-            return part if fmt == "B" else part.cast(fmt)
-
-        self._table = section("table", "I")
-        self._offsets = section("offsets", "I")
-        self._ids = section("ids", "i")
-        self._scores = section("scores", "d")
-        self._blob = section("blob", "B")
-        self._mask = len(self._table) - 1
+        m = mapped.Mapped(path, _MAGIC, PIECES_FORMAT)
+        h = self.header = m.header
         n = int(h["n"])
-        if len(self._offsets) != n + 1 or len(self._ids) != n or len(self._scores) != n or self._mask & (self._mask + 1):
+        self._ids = m.section("ids", "i")
+        self._scores = m.section("scores", "d")
+        if len(self._ids) != n or len(self._scores) != n:
             raise ValueError(f"{path}: inconsistent")
+        ids, scores = self._ids, self._scores
+        self._keys = mapped.KeyTable(m, n, lambda i: (ids[i], scores[i]), 100_000)
+        self._find = self._keys.get  # (id, score) of a piece, (-1, 0.0) of a prefix of one only, or None
         self.unk, self.bos, self.eos, self.pad = (int(h[k]) for k in ("unk", "bos", "eos", "pad"))
         self.unk_score = float(h["min_score"]) - UNK_PENALTY
         self.max_piece = min(int(h["max_piece"]), _MAX_PIECE_CHARS_CAP)
         self.norm: dict[str, str] = h["norm"]
         self.max_len = max_len
-        self._memo: dict[str, tuple[int, float] | None] = {}
-
-    def _find(self, key: str) -> tuple[int, float] | None:
-        """(id, score) of a piece, (-1, 0.0) for a prefix of one only, None for neither."""
-        memo = self._memo
-        if key in memo:
-            return memo[key]
-        b = key.encode("utf-8")
-        table, offsets, blob, mask = self._table, self._offsets, self._blob, self._mask
-        slot = zlib.crc32(b) & mask
-        found = None
-        while entry := table[slot]:
-            i = entry - 1
-            if blob[offsets[i] : offsets[i + 1]] == b:
-                found = (self._ids[i], self._scores[i])
-                break
-            slot = (slot + 1) & mask
-        if len(memo) >= 100_000:
-            memo.clear()
-        memo[key] = found
-        return found
 
     def _word(self, w: str, out: list[int]) -> None:
         """Append the Viterbi pieces of *w* (tokenizers' ``Unigram::encode_optimized``)."""

@@ -20,19 +20,15 @@ never write it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import logging
-import mmap
 import os
-import struct
-import sys
 import threading
-import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from assistant.index import mapped
 
 WORDS_FILE = "jieba-words.bin"
 VERBS_FILE = "jieba-verbs.txt"  # the dictionary's verbs, one per line (the refusal gate weighs them less)
@@ -68,54 +64,15 @@ class SavedFreq(Mapping[str, int]):
     """jieba's ``FREQ`` (word or prefix → frequency, 0 for a prefix only) read from a saved table."""
 
     def __init__(self, path: Path) -> None:
-        with open(path, "rb") as fh:
-            self._mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        mm = self._mm
-        if mm[:4] != _MAGIC:
-            raise ValueError(f"{path}: not a saved jieba dictionary")
-        (hlen,) = struct.unpack_from("<I", mm, 4)
-        self.header: dict[str, Any] = json.loads(bytes(mm[8 : 8 + hlen]).decode("utf-8"))
-        h = self.header
-        if h.get("format") != WORDS_FORMAT or h.get("byteorder") != sys.byteorder:
-            raise ValueError(f"{path}: another format")
-        view = memoryview(mm)
-
-        def section(name: str, fmt: str) -> memoryview:
-            off, length = h["sections"][name]
-            if off + length > len(mm):
-                raise ValueError(f"{path}: truncated")
-            part = view[off : off + length]
-            return part.cast(fmt) if fmt != "B" else part
-
-        self._table = section("table", "I")  # slot -> entry + 1 (0: empty)
-        self._offsets = section("offsets", "I")  # entry -> start of its key in blob (n + 1)
-        self._freqs = section("freqs", "I")
-        self._blob = section("blob", "B")
-        self._mask = len(self._table) - 1
-        self.n = int(h["n"])
-        self.total = int(h["total"])
-        if len(self._offsets) != self.n + 1 or len(self._freqs) != self.n or self._mask & (self._mask + 1):
+        m = mapped.Mapped(path, _MAGIC, WORDS_FORMAT)
+        self.header = m.header
+        self.n = int(self.header["n"])
+        self.total = int(self.header["total"])
+        freqs = m.section("freqs", "I")
+        if len(freqs) != self.n:
             raise ValueError(f"{path}: inconsistent")
-        self._memo: dict[str, int | None] = {}
-
-    def _find(self, key: str) -> int | None:
-        memo = self._memo
-        if key in memo:
-            return memo[key]
-        b = key.encode("utf-8", "surrogatepass")
-        table, offsets, blob, mask = self._table, self._offsets, self._blob, self._mask
-        slot = zlib.crc32(b) & mask
-        found = None
-        while entry := table[slot]:
-            i = entry - 1
-            if blob[offsets[i] : offsets[i + 1]] == b:
-                found = self._freqs[i]
-                break
-            slot = (slot + 1) & mask
-        if len(memo) >= _MEMO_LIMIT:
-            memo.clear()
-        memo[key] = found
-        return found
+        self._keys = mapped.KeyTable(m, self.n, freqs.__getitem__, _MEMO_LIMIT)
+        self._find = self._keys.get
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self._find(key) is not None
@@ -131,9 +88,7 @@ class SavedFreq(Mapping[str, int]):
         return default if got is None else got
 
     def __iter__(self) -> Iterator[str]:
-        blob, offsets = self._blob, self._offsets
-        for i in range(self.n):
-            yield bytes(blob[offsets[i] : offsets[i + 1]]).decode("utf-8", "surrogatepass")
+        return iter(self._keys)
 
     def __len__(self) -> int:
         return self.n
@@ -145,59 +100,15 @@ def write_words(target: Path, freq: Mapping[str, int], total: int, key: str, sou
     import numpy as np
 
     keys = [k.encode("utf-8", "surrogatepass") for k in freq]
-    n = len(keys)
-    bits = max(10, (2 * n - 1).bit_length())  # load factor ≤ 0.5: ~1.5 probes per lookup
-    mask = (1 << bits) - 1
-    table = [0] * (1 << bits)
-    for i, b in enumerate(keys):
-        slot = zlib.crc32(b) & mask
-        while table[slot]:
-            slot = (slot + 1) & mask
-        table[slot] = i + 1
-    lengths = np.fromiter((len(b) for b in keys), np.uint64, n)
-    offsets = np.zeros(n + 1, np.uint64)
-    np.cumsum(lengths, out=offsets[1:])
-    if offsets[-1] >= 1 << 32 or max(freq.values(), default=0) >= 1 << 32:
-        raise ValueError("dictionary too large for 32-bit offsets")
-    arrays = {
-        "table": np.asarray(table, np.uint32).tobytes(),
-        "offsets": offsets.astype(np.uint32).tobytes(),
-        "freqs": np.fromiter(freq.values(), np.uint64, n).astype(np.uint32).tobytes(),
-        "blob": b"".join(keys),
-    }
+    if max(freq.values(), default=0) >= 1 << 32:
+        raise ValueError("frequencies too large for 32 bits")
+    table, offsets, blob = mapped.hash_keys(keys)
+    freqs = np.fromiter(freq.values(), np.uint64, len(keys)).astype(np.uint32).tobytes()
     src = Path(source or dictionary_path())
     st = src.stat()
-    header: dict[str, Any] = {"format": WORDS_FORMAT, "key": key, "n": n, "total": int(total), "bits": bits,
-                              "byteorder": sys.byteorder, "jieba": _jieba().__version__,
-                              "dict_size": st.st_size, "dict_mtime_ns": st.st_mtime_ns}
-    # Section offsets depend on the header's length: lay out with room for them, then fill in.
-    sections: dict[str, list[int]] = {}
-    for _ in range(2):
-        header["sections"] = sections
-        head = json.dumps(header, sort_keys=True).encode("utf-8")
-        pos = 8 + len(head) + 64  # slack for the offsets' digits
-        pos += -pos % 8
-        new = {}
-        for name, data in arrays.items():
-            new[name] = [pos, len(data)]
-            pos += len(data)
-            pos += -pos % 8
-        sections = new
-    header["sections"] = sections
-    head = json.dumps(header, sort_keys=True).encode("utf-8")
-    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(_MAGIC + struct.pack("<I", len(head)) + head)
-            for name, data in arrays.items():
-                fh.write(b"\0" * (sections[name][0] - fh.tell()))
-                fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    header: dict[str, Any] = {"key": key, "n": len(keys), "total": int(total), "bits": (len(table) // 4).bit_length() - 1,
+                              "jieba": _jieba().__version__, "dict_size": st.st_size, "dict_mtime_ns": st.st_mtime_ns}
+    mapped.write(target, _MAGIC, WORDS_FORMAT, header, {"table": table, "offsets": offsets, "freqs": freqs, "blob": blob})
 
 
 def _current(path: Path) -> SavedFreq | None:
