@@ -100,6 +100,13 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+@lru_cache(maxsize=65536)
+def bigram_set(text: str) -> frozenset[str]:
+    """The set of :func:`bigrams` of *text*, cached: the answer step weighs the same clause
+    sentences question after question (a third of a warm ask went to recomputing them)."""
+    return frozenset(bigrams(text))
+
+
 def bigrams(text: str) -> list[str]:
     """BM25 terms: overlapping character bigrams inside CJK runs (single characters for runs of
     one), numbers and ASCII words whole. Input should be normalised.

@@ -62,6 +62,7 @@ from assistant.retrieval.hybrid import Hit, HybridSearcher, Stats
 from assistant.text import (
     abbreviates,
     SIMPLIFIED,
+    bigram_set,
     TRADITIONAL,
     bigrams,
     corpus_script,
@@ -307,7 +308,7 @@ class Answerer:
             # Coverage counts the clause as searched: with its headings and document context.
             searched = self.searcher.lexicon.texts.get(hit.clause.id, norm)
             stats = self.searcher.lexicon.scope(hit.clause)
-            coverage = self._weighted(q_terms, set(bigrams(searched)), stats)
+            coverage = self._weighted(q_terms, bigram_set(searched), stats)
             cands = [(a, b, next(sims)) for a, b in spans[hit.clause.id]]
             terms, names = s_terms, quoted
             if hit.clause.is_record:
@@ -315,7 +316,7 @@ class Answerer:
                 # quoted name in its title) found the record; the line that answers is the field
                 # asked for (文號, 日期, 主送機關), not the line that repeats the name.
                 own = self._doc_names.get(hit.clause.doc_id, "")
-                terms = s_terms - set(bigrams(own)) or s_terms
+                terms = s_terms - bigram_set(own) or s_terms
                 names = [t for t in quoted if t not in own]
             known = [c for _, _, c in cands if c is not None]
             # On the calibrated (Traditional) scale: a Simplified law's cosines run higher.
@@ -332,13 +333,13 @@ class Answerer:
                 s_norm = norm[start:end]
                 if hit.clause.is_record:  # a record line also answers to its field's words
                     s_norm += " " + normalize(record_field_words(s_norm))
-                have = set(bigrams(s_norm))
+                have = bigram_set(s_norm)
                 score = self._weighted(terms, have, stats)
                 if not hit.clause.is_record and start > cands[0][0]:
                     # Later sentences leave out the subject the first one states (「鄉鎮紀委書記
                     # 一般應任滿一屆。任滿10年的必須交流。」): it counts for them, at a discount
                     # (a later sentence may turn to another subject: 「地方各級機關…」).
-                    first = set(bigrams(norm[cands[0][0]:cands[0][1]])) - have
+                    first = bigram_set(norm[cands[0][0]:cands[0][1]]) - have
                     score += self.INHERITED * self._weighted(terms, first, stats)
                 # A quoted name (「“四考”」) is matched as a whole, quotes included, so the
                 # sentence that defines it beats one that mentions 「三推四考一確定」.
@@ -476,7 +477,7 @@ class Answerer:
         # (「村干部…幾天」: 「村兩委主要干部…7天」 over 「鄉鎮干部…12天」).
         q_chars = {ch for ch in content(question) if is_cjk(ch)}
         overlap = [
-            self._weighted(q_terms, set(bigrams(norm[a:b])), stats)
+            self._weighted(q_terms, bigram_set(norm[a:b]), stats)
             + 0.02 * len(q_chars & set(norm[a:b])) / max(1, len(q_chars))
             for a, b in frags
         ]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from assistant.text import bigrams, cn_to_int, sentences
+from assistant.text import bigram_set, bigrams, cn_to_int, sentences
 
 __all__ = ["asked_subjects", "asks_meaning", "expand_shorthand", "shorthand_names", "subject_sentence"]
 
@@ -118,7 +118,7 @@ def subject_sentence(
     for a, b in sentences(text) if spans is None else spans:
         if not keep(text[a:b]):
             continue
-        got = len(want & set(bigrams(text[a:b]))) / len(want)
+        got = len(want & bigram_set(text[a:b])) / len(want)
         if got > best_share:
             best, best_share = (a, b), got
     return best

@@ -49,11 +49,16 @@ class Stats:
 
     df: Counter[str]
     n: int  # passages counted
+    _idf: dict[str, float] = field(default_factory=dict, repr=False, compare=False)  # memo
 
     def idf(self, term: str) -> float:
         """Smoothed IDF; a term absent weighs the most (it is what the guidelines would have to
-        mention to answer)."""
-        return math.log((self.n + 1) / (self.df.get(term, 0) + 0.5))
+        mention to answer). Memoised: the answer step asks the same terms many times per question."""
+        if (v := self._idf.get(term)) is None:
+            if len(self._idf) >= 200_000:  # a long-running server meets ever new terms
+                self._idf.clear()
+            v = self._idf[term] = math.log((self.n + 1) / (self.df.get(term, 0) + 0.5))
+        return v
 
     def word_df(self, word: str) -> int:
         """How many passages contain *word*, bounded by its rarest bigram (exact for the words
