@@ -116,14 +116,15 @@ def test_a_list_question_about_a_document_gets_the_field_not_the_whole_record(as
     assert "各高中" in answer.answer and "標題" not in answer.answer, answer.answer
 
 
-def test_a_verb_the_clause_lacks_weighs_less_than_a_noun_in_the_refusal_gate(assistant_instance) -> None:
+def test_a_verb_the_clause_lacks_weighs_less_than_a_noun_in_the_refusal_gate(assistant_instance, monkeypatch) -> None:
     # 「成立」 where the clause says 建立: how it is put, not what it is about.
     from assistant.answering.extractive import Answerer
     a = assistant_instance
     q = "紅十字會需要成立黨組嗎?"
     ev = a.answerer.evidence(q, a.searcher.search(q, k=8))
-    support = a.answerer.support(q, ev[0])
-    assert support.foreign_words == ("成立",)  # still named in a refusal's note
-    weight = a.searcher.lexicon.scope(ev[0].hit.clause).word_idf("成立")
-    total = weight * Answerer.VERB_WEIGHT / support.foreign
-    assert support.confidence >= a.answerer.refuse_below and 1 - weight / total < a.answerer.refuse_below
+    weighted = a.answerer.support(q, ev[0])
+    assert weighted.foreign_words == ("成立",)  # still named in a refusal's note
+    monkeypatch.setattr(Answerer, "VERB_WEIGHT", 1.0)
+    full = a.answerer.support(q, ev[0])
+    assert Answerer.VERB_WEIGHT == 1.0 and weighted.foreign < full.foreign
+    assert abs(weighted.foreign - 0.9 * full.foreign) < 1e-3

@@ -623,13 +623,14 @@ class Answerer:
 
     # Weight of a foreign verb in the refusal gate's foreign share. Fitted, not set: on the 515
     # development questions (dev, heldout, fresh, dev2, dev4; the laws' dev2_laws, dev3_laws) the
-    # gate's errors (answerable refused + unanswerable answered) over {0, .25, .5, .75, 1} are
-    # 25/24/25/25/29, and leaving one document out, the weight picked on the rest errs 26 times on
-    # the held-out documents against 29 at 1. Refusing what the guidelines do not say is the
-    # product's edge, so the weight is the best one that keeps dev's refusal floor
-    # (evals/thresholds.json, refusal_recall ≥ 0.96): 0.25 and 0.5 answer a second dev
-    # unanswerable, 0.75 one.
-    VERB_WEIGHT = 0.75
+    # gate's errors (answerable refused + unanswerable answered) over {0, .25, .5, .75, .9, 1} are
+    # 25/24/25/25/27/29, and leaving one document out, the weight picked on the rest errs 26 times
+    # on the held-out documents against 29 at 1. Refusing what the guidelines do not say is the
+    # product's edge, so the weight is the best of the grid that keeps dev's refusal floor
+    # (evals/thresholds.json, refusal_recall ≥ 0.96) in both CI gates, as is and with the three
+    # laws added: 0.75 lets one dev unanswerable through, which the laws' growth then costs a
+    # second (23/25); 0.9 lets none.
+    VERB_WEIGHT = 0.9
     OUTLINE_MIN = 0.5
     INHERITED = 0.5  # weight of the subject a clause's first sentence states, in later sentences
     VALUED = 0.5  # a sentence giving the asked value answers if it matches at least this share as well
