@@ -15,7 +15,7 @@ from assistant.text import normalize
 def test_shorthand_spelled_out_in_brackets_after_its_quoted_name() -> None:
     text = "实行“三考”(考德、考能、考绩),择优任用。"
     assert shorthand_names("三考是哪三考", text) == ["三考"]
-    a, b = expand_shorthand("三考", text)
+    [(a, b)] = expand_shorthand("三考", text)
     assert text[a:b] == "“三考”(考德、考能、考绩)"
 
 

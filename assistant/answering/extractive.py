@@ -13,12 +13,26 @@ from __future__ import annotations
 
 import re
 import time
-from functools import cached_property
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
+from assistant.answering.collection import asks_collection, describe
+from assistant.answering.outline import (
+    Container,
+    asked_count,
+    containers,
+    section_ordinal,
+)
+from assistant.answering.parts import (
+    asked_subjects,
+    asks_meaning,
+    expand_shorthand,
+    shorthand_names,
+    subject_sentence,
+)
 from assistant.answering.question import (
     BODYISH,
     DATEISH,
@@ -45,25 +59,22 @@ from assistant.answering.question import (
     wanted_value,
     without_exceptions,
 )
-from assistant.answering.collection import asks_collection, describe
-from assistant.answering.parts import (
-    asked_subjects,
-    asks_meaning,
-    expand_shorthand,
-    shorthand_names,
-    subject_sentence,
-)
-from assistant.answering.outline import Container, asked_count, containers, section_ordinal
 from assistant.answering.ranking import Ranker, load_ranker
 from assistant.answering.records import Answer, Citation
-from assistant.corpus.records import CARD_FIELDS, Clause, Document, ordinal_words, record_field_words
+from assistant.corpus.records import (
+    CARD_FIELDS,
+    Clause,
+    Document,
+    ordinal_words,
+    record_field_words,
+)
 from assistant.retrieval import segment
 from assistant.retrieval.hybrid import Hit, HybridSearcher, Stats
 from assistant.text import (
-    abbreviates,
     SIMPLIFIED,
-    bigram_set,
     TRADITIONAL,
+    abbreviates,
+    bigram_set,
     bigrams,
     corpus_script,
     fragments,
@@ -710,7 +721,7 @@ class Answerer:
             for name in named:
                 for i, c in enumerate(clauses):
                     if (where := expand_shorthand(name, norms[c.id])) is not None:
-                        picked += [(i, a, b) for a, b in (where if isinstance(where, list) else [where])]
+                        picked += [(i, a, b) for a, b in where]
                         resolved.add(name)
                         break
             if named - resolved:  # a name no candidate spells out (「“四項工程”的組織保障」)
@@ -732,8 +743,9 @@ class Answerer:
             c, spans = clauses[i], sorted({(a, b) for j, a, b in picked if j == i})
             parts += [c.text[a:b].strip().rstrip("。;;,,") for a, b in spans]
             # The quote runs over the whole sentences that hold the parts.
-            a = max((x for x, _ in sentences(c.text) if x <= spans[0][0]), default=spans[0][0])
-            b = min((y for _, y in sentences(c.text) if y >= spans[-1][1]), default=spans[-1][1])
+            cut = sentences(c.text)
+            a = max((x for x, _ in cut if x <= spans[0][0]), default=spans[0][0])
+            b = min((y for _, y in cut if y >= spans[-1][1]), default=spans[-1][1])
             listed.append(replace(self._cite_clause(c), quote=c.text[a:b].strip()))
         return ";".join(dict.fromkeys(parts)), listed
 

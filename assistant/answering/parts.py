@@ -54,16 +54,16 @@ def shorthand_names(question: str, text: str) -> list[str]:
     return found
 
 
-def expand_shorthand(name: str, text: str) -> tuple[int, int] | list[tuple[int, int]] | None:
-    """Where *text* spells out the numbered shorthand *name* (「三推」: three items): the span
-    「“三推”(村級推舉、鎮級推薦、部門推介)」 when brackets follow the quoted name, else the
-    spans of exactly that many quoted phrases holding the name's word (「三有」: 「“收入有保障”」
-    …), or None — a count that does not match is not this name's list."""
+def expand_shorthand(name: str, text: str) -> list[tuple[int, int]] | None:
+    """The spans where *text* spells out the numbered shorthand *name* (「三推」: three items):
+    the one span 「“三推”(村級推舉、鎮級推薦、部門推介)」 when brackets follow the quoted name,
+    else those of exactly that many quoted phrases holding the name's word (「三有」:
+    「“收入有保障”」 …), or None — a count that does not match is not this name's list."""
     count = cn_to_int(name[0])
     word = name[1:]
     for m in re.finditer(f"“{re.escape(name)}”\\s*[((]([^()()]+)[))]", text):
         if len([x for x in _ITEM_SEP.split(m[1]) if x.strip()]) == count:
-            return m.start(), m.end()
+            return [m.span()]
     phrases: dict[str, tuple[int, int]] = {}
     for m in _QUOTED.finditer(text):
         phrase = m[1]
