@@ -202,6 +202,9 @@ def test_instructions_inside_a_question_do_not_change_the_refusal(assistant_inst
         ("縣財政補助多少萬元?", "安排15萬元", "每年年底評定"),
         ("活動場所面積至少多少平方米?", "不少於100平方米", "每年安排20萬元"),
         ("超過多少歲不能再任職?", "年滿55歲", "任滿10年"),
+        # An age asked without its unit is answered in years of age, not in years of service.
+        ("村委會主任候選人的年齡上限是多少?", "一般不超過60周歲", "任期3年"),
+        ("後備幹部一般挑多大年紀的?", "35歲以下", "培養2年"),
     ],
 )
 def test_a_quantity_answer_carries_the_unit_asked_for(question: str, gives: str, does_not_give: str) -> None:

@@ -130,6 +130,8 @@ _RATIO_WORDS = ("比例", "比率", "百分比", "比重", "倍")
 _TIME_UNITS = "天日年月周岁"
 # Other measure words a question may name (「多少平方米」「超過多少歲」): the answer carries the same.
 _ASKS_MEASURE = re.compile(r"(?:几|多少)个?(平方米|平米|公里|米|周岁|岁|户|所|批|倍|个百分点|份|本|篇|页|册)")
+# An age asked without its unit (「一般選多大年紀的」, 「年齡上限是多少」): the answer is in 歲.
+_ASKS_AGE = re.compile(r"(?:多大|多少|几)的?(?:年纪|年龄|岁数)|(?:年纪|年龄|岁数)(?:多大|是多少|有多大|上限|下限|要求|限制)")
 # 「考核不合格的」: the sentence about 不合格 answers, not the one about 合格.
 _NEGATED = re.compile(r"(?:不|未|没有|没|无|非)([\u4e00-\u9fff]{2})")
 _FOLLOWUP = re.compile(r"^(?:那么?|那如果|如果|要是|还有|另外|那个|其中)|呢[??]?$")
@@ -252,6 +254,8 @@ def wanted_value(normalized_question: str) -> re.Pattern[str] | None:
                 return _duration(named.group(1)) if named else _QUANTITY[unit]
         if m := _ASKS_MEASURE.search(normalized_question):
             return _measure(m.group(1))
+        if _ASKS_AGE.search(normalized_question):  # 「多大年紀」 is answered in years of age
+            return _measure("周?岁")
         return _NUMBERISH
     if _ASKS_WHO.search(normalized_question):
         # 「以哪個機關為主」 is answered by a 機關, not by the 組織 the sentence also names.
