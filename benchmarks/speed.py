@@ -162,19 +162,23 @@ def stage_cold(index: Path, repeats: int) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- warm
-def stage_warm(index: Path, encoder: Any, passes: int, limit: int) -> dict[str, Any]:
+def stage_warm(index: Path, encoder: Any, passes: int, limit: int, threads: int = 1) -> dict[str, Any]:
+    """*threads*: how many threads both pipelines embed questions on (ours: ONNX Runtime's
+    intra-op threads, ``ASSISTANT_EMBED_THREADS``; the peers: torch's), so the pair stays fair."""
     import torch
 
     from assistant.services import load_assistant
 
     items = peers.load_items(REPO / "evals" / "dev.jsonl")
     questions = [it["question"] for it in items][: limit or None]
+    if threads != 1:
+        os.environ["ASSISTANT_EMBED_THREADS"] = str(threads)
     assistant = load_assistant(str(index), progress=False)
     embedder = assistant.searcher.embedder
     pipes = {name: peers.build_peer(name, peers.load_documents(), encoder) for name in peers.PEERS}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # peers embed questions on one thread, as our ONNX query session
-    lat: dict[str, list[float]] = {"ours": [], **{n: [] for n in pipes}}
+    saved_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)  # peers embed questions on as many threads as our ONNX query session
+    lat: dict[str, list[float]] = {"ours": [], "ours_embed": [], **{n: [] for n in pipes}}
     try:
         for q in questions[:3]:  # warm-up
             assistant.ask(q)
@@ -183,18 +187,20 @@ def stage_warm(index: Path, encoder: Any, passes: int, limit: int) -> dict[str, 
         for _ in range(passes):
             for q in questions:
                 embedder._cache.clear()  # every question pays its embedding, as the peers' do
-                t = time.perf_counter()
-                assistant.ask(q)
-                lat["ours"].append((time.perf_counter() - t) * 1000)
+                with bench._Timed(embedder, "encode_queries") as emb:
+                    t = time.perf_counter()
+                    assistant.ask(q)
+                    lat["ours"].append((time.perf_counter() - t) * 1000)
+                lat["ours_embed"].append(emb.ms)  # of which: encoding the question
                 for name, p in pipes.items():
                     t = time.perf_counter()
                     p.query(q)
                     lat[name].append((time.perf_counter() - t) * 1000)
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(saved_threads)
     p50 = {k: round(statistics.median(v), 2) for k, v in lat.items()}
     fastest = min(p50[n] for n in pipes)
-    return {"questions": len(questions), "passes": passes, "p50_ms": p50,
+    return {"questions": len(questions), "passes": passes, "threads": threads, "p50_ms": p50,
             "p95_ms": {k: bench.pct(v, 95) for k, v in lat.items()},
             "fastest_peer_p50_ms": fastest, "ratio": round(p50["ours"] / fastest, 3), "load": bench.loadavg()}
 
@@ -335,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="paired repeats of build and cold (default 3)")
     ap.add_argument("--passes", type=int, default=1, help="passes over the dev questions for warm")
     ap.add_argument("--questions", type=int, default=0, help="first N dev questions for warm (0 = all)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads both pipelines embed questions on in warm (default 1, our default)")
     ap.add_argument("--size", type=int, default=100_000, help="synthetic clauses for growth")
     ap.add_argument("--growth-questions", type=int, default=40)
     ap.add_argument("--skip", default="", help="comma list of stages to skip: " + ",".join(STAGES))
@@ -379,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
             rep["cold"] = _guarded(lambda: stage_cold(index, args.repeats))
         if "warm" not in skip:
             print("speed: warm ask, ours and the peers interleaved …", file=sys.stderr, flush=True)
-            rep["warm"] = _guarded(lambda: stage_warm(index, encoder, args.passes, args.questions))
+            rep["warm"] = _guarded(lambda: stage_warm(index, encoder, args.passes, args.questions, args.threads))
         if "growth" not in skip:
             print(f"speed: growth to {args.size:,} synthetic clauses …", file=sys.stderr, flush=True)
             rep["growth"] = _guarded(lambda: stage_growth(index, args.size, work, args.growth_questions))
