@@ -23,6 +23,16 @@ _CJK_RUN = re.compile(f"[{_CJK}]+")
 _TOKEN = re.compile(f"[{_CJK}]+|[0-9]+(?:[./:%-][0-9]+)*%?|[a-z]+")
 
 
+# Function words jieba keeps as words (Simplified, as :func:`normalize` gives them); they say
+# nothing about what a clause must contain: left out of the answer step's content words and of
+# the word-level BM25.
+STOPWORDS = frozenset(
+    "的 了 和 与 在 是 有 要 对 把 被 就 都 还 也 又 能 会 该 得 地 个 这 那 这份 一个 可以 应该 "
+    "需要 应 一般 具体 方面 什么 多少 哪些 哪个 那个 这个 那份 那些 这些 那篇 这篇".split()
+)
+
+
+
 @lru_cache(maxsize=4)
 def converter(config: str) -> opencc.OpenCC:
     """A shared OpenCC converter ("t2s", "s2t", "s2tw"); building one reads its dictionaries."""

@@ -105,3 +105,24 @@ def test_index_writes_the_lexicon_and_a_reader_never_does(tmp_path, corpus, repl
     rebuild(s.index_dir, corpus.passages, replay_encoder, corpus.documents, progress=False,
             extra=lambda building: _persist_lexicon(s, corpus, building))
     assert lexicon_saved(s.index_dir, corpus.passages, corpus.documents)
+
+
+def test_word_terms_leave_out_punctuation_and_function_words() -> None:
+    from assistant.retrieval import segment
+    from assistant.text import normalize
+
+    words = segment.search_words(normalize("我想問一下,村黨組織書記的任期是幾年?"))
+    assert {"党组织", "书记", "任期"} <= set(words)
+    assert not {"的", "是", ",", "?"} & set(words)
+
+
+def test_a_lexicon_cut_into_words_another_way_is_stale(tmp_path, corpus, monkeypatch) -> None:
+    # The saved word-level BM25 holds the passages' words: when the cutting changes (jieba, its
+    # dictionary, the stopwords), the key changes with it and the saved lexicon is not used.
+    from assistant.retrieval import segment
+
+    assert save_lexicon(tmp_path, corpus.passages, corpus.documents)
+    key = lexicon_key(corpus.passages, corpus.documents)
+    monkeypatch.setattr(segment, "STOPWORDS", frozenset())
+    assert lexicon_key(corpus.passages, corpus.documents) != key
+    assert not lexicon_saved(tmp_path, corpus.passages, corpus.documents)

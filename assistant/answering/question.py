@@ -13,7 +13,7 @@ import unicodedata
 from functools import lru_cache
 
 from assistant.retrieval import segment
-from assistant.text import bigrams, cn_to_int, normalize
+from assistant.text import STOPWORDS, bigrams, cn_to_int, normalize
 
 MAX_QUESTION_CHARS = 500
 
@@ -139,11 +139,6 @@ _EXCEPT = re.compile(r"除了?[^,,。??]*?(?:以外|之外|外)?[,,]")
 _QUOTED = re.compile(r"[“\"]([^”\"]{1,12})[”\"]")
 # Control characters, and lone surrogates (a JSON "\ud800" from the web API) that OpenCC cannot encode.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
-# Function words jieba keeps as words; they say nothing about what a clause must contain.
-_STOPWORDS = frozenset(
-    "的 了 和 与 在 是 有 要 对 把 被 就 都 还 也 又 能 会 该 得 地 个 这 那 这份 一个 可以 应该 "
-    "需要 应 一般 具体 方面 什么 多少 哪些 哪个 那个 这个 那份 那些 这些 那篇 这篇".split()
-)
 
 
 _INSTRUCTION = re.compile(
@@ -200,7 +195,7 @@ def content_words(question: str) -> list[str]:
     return [
         w
         for w in jieba_().lcut(content(question))
-        if len(w) >= 2 and w not in _STOPWORDS and _CJK_WORD.search(w) and not _COUNT_WORD.fullmatch(w)
+        if len(w) >= 2 and w not in STOPWORDS and _CJK_WORD.search(w) and not _COUNT_WORD.fullmatch(w)
     ]
 
 

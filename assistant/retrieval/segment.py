@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.index import mapped
+from assistant.text import STOPWORDS
 
 WORDS_FILE = "jieba-words.bin"
 VERBS_FILE = "jieba-verbs.txt"  # the dictionary's verbs, one per line (the refusal gate weighs them less)
@@ -230,6 +231,15 @@ def segmenter() -> Any:
             jieba.initialize()
             _segmenter = jieba.dt
         return _segmenter
+
+
+def search_words(text: str) -> list[str]:
+    """*text*'s words in jieba's search mode (a long word and the dictionary words inside it:
+    「紀委書記」 → 紀委, 書記, 紀委書記) without punctuation and :data:`assistant.text.STOPWORDS`
+    (的, 是, 要: a spoken question is full of them): the terms of the word-level BM25
+    (:class:`assistant.retrieval.hybrid.Lexicon`). Callers pass :func:`assistant.text.normalize`d
+    text (the dictionary is Simplified)."""
+    return [w for w in segmenter().cut_for_search(text) if w not in STOPWORDS and any(ch.isalnum() for ch in w)]
 
 
 def _reset() -> None:
