@@ -604,7 +604,8 @@ class Answerer:
         if support.missing_value and typed not in (None, NUMBERISH, BODYISH) and not asks_list(normalize(asked)):
             for alt in ev[1 : self.RUNNER_UPS + 1]:
                 a, b = alt.sentence
-                if (not alt.hit.clause.is_record  # a record's 「第一次修正」 is no frequency
+                # A record's 「第一次修正」 is no frequency, but its dated lines do answer a date.
+                if ((not alt.hit.clause.is_record or typed is DATEISH)
                         and alt.rank_score >= self.RUNNER_UP_SHARE * top.rank_score
                         and gives_value(typed, normalize(alt.hit.clause.text[a:b]), normalize(asked))):
                     alt_support = self.support(asked, alt, closest_sentence(ev))
