@@ -506,15 +506,24 @@ def load_items(path: Path | str, sources: GoldSources | None = None) -> list[Ite
     return items
 
 
+# Quotation marks carry no content: 「實施“領頭雁”工程」 holds the item 「“領頭雁工程”」.
+_QUOTES = str.maketrans("", "", "“”‘’「」『』\"'")
+
+
+def _comparable(text: str) -> str:
+    return normalize(text).translate(_QUOTES)
+
+
 def contains_any(text: str, needles: Iterable[str]) -> bool:
-    hay = normalize(text)
-    return any(normalize(n) in hay for n in needles if n)
+    hay = _comparable(text)
+    return any(_comparable(n) in hay for n in needles if n)
 
 
 def missing_items(text: str, needles: Iterable[str]) -> tuple[str, ...]:
-    """The needles *text* does not contain (after normalisation), in their order."""
-    hay = normalize(text)
-    return tuple(n for n in needles if normalize(n) not in hay)
+    """The needles *text* does not contain (after normalisation, quotation marks aside), in
+    their order."""
+    hay = _comparable(text)
+    return tuple(n for n in needles if _comparable(n) not in hay)
 
 
 # A gold passage copied as printed may keep its item number (「1、落實領導責任。」), which the

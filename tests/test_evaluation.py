@@ -60,6 +60,13 @@ def test_answers_and_items_must_both_hold() -> None:
     assert not judge(it, _answer("三項:甲項、乙項")).answer_ok  # an item missing
 
 
+def test_quotation_marks_are_set_aside_when_items_and_answers_are_matched() -> None:
+    it = _item(items=("“領頭雁工程”", "“素質工程”"), gold=("實施“領頭雁”工程",))
+    out = judge(it, _answer("實施“領頭雁”工程;實施「素質工程」", cited=["實施“領頭雁”工程,建設…"]))
+    assert out.answer_ok and out.rank == 1
+    assert not judge(it, _answer("實施“領頭雁”工程")).answer_ok  # 素質工程 is still missing
+
+
 def test_enumeration_metric_and_failure_list_the_missing_items() -> None:
     enum = _item(id="e", items=("甲項", "乙項"), gold=("甲項乙項",))
     plain = _item(id="p", answers=("10年",), gold=("任滿10年",), type="number")
