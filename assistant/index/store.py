@@ -494,7 +494,7 @@ class ClauseStore:
     def _open_collections(self) -> None:
         self.collection = self._collection()
         self.sentences = self._collection(self.name + SENTENCES)
-        self._exact: dict[str, tuple[tuple, list[str], np.ndarray] | None] = {}
+        self._exact: dict[str, tuple[tuple, list[str] | None, np.ndarray | int]] = {}  # or (stamp, None, count)
         self._rows: dict[int, dict[str, int]] = {}  # id(matrix) → row of each id
 
     def _stamp(self) -> tuple:
@@ -517,13 +517,14 @@ class ClauseStore:
         stamp = self._stamp()
         cached = self._exact.get(col.name)
         if cached is not None and cached[0] == stamp:
-            return cached[1], cached[2]
+            return None if cached[1] is None else (cached[1], cached[2])
         ids: list[str] = []
         rows: list[np.ndarray] = []
         try:
             with self._guard("read"):
                 n = col.count()
-            if not n or n > EXACT_SEARCH_MAX:
+            if not n or n > EXACT_SEARCH_MAX:  # remembered until the next write: a count of a
+                self._exact[col.name] = (stamp, None, n)  # 100k-row collection costs ~3 ms
                 return None
             for got in self._pages(col, ["embeddings"]):
                 ids += got["ids"]
@@ -660,7 +661,9 @@ class ClauseStore:
         if (found := self._in_memory(self.sentences)) is not None:
             return [(i.rsplit("@", 1)[0], sim) for i, sim in self._nearest(found, q, k)]
         with self._guard("query"):
-            n = self.sentences.count()
+            known = self._exact.get(self.sentences.name)  # the count _in_memory just took
+            n = (known[2] if known is not None and known[1] is None and known[0] == self._stamp()
+                 else self.sentences.count())
             if not n:
                 return []
             got = self.sentences.query(query_embeddings=q, n_results=min(k, n), include=["distances"])

@@ -325,6 +325,10 @@ class HybridSearcher:
         doc_script = {d: script_of("".join(t)) for d, t in texts.items()}
         self._script = [doc_script.get(c.doc_id, TRADITIONAL) for c in self.clauses]
         self.scripts = sorted(set(self._script)) or [TRADITIONAL]
+        # Per script, which clauses are written in it (built once: at 100k clauses turning the
+        # list into an array took ~8 ms, twice per question).
+        scripts = np.array(self._script)
+        self._in_script = {s: scripts == s for s in self.scripts}
 
     def script(self, clause: Clause) -> str:
         """The script of the document *clause* belongs to."""
@@ -345,11 +349,10 @@ class HybridSearcher:
             return None
         sims = np.zeros(len(self.clauses), dtype=np.float32)
         found = False
-        script = np.array(self._script)
         for s, vector in self._query_vectors(question).items():
             hits = self.store.query_sentences(vector, 4 * self.dense_k)
             found = found or bool(hits)
-            mine = script == s
+            mine = self._in_script[s]
             if hits:
                 sims[mine] = hits[-1][1]
             best: dict[int, float] = {}
@@ -369,10 +372,9 @@ class HybridSearcher:
         sims = np.zeros(len(self.clauses), dtype=np.float32)
         if self.store is None or self.embedder is None:
             return sims
-        script = np.array(self._script)
         for s, vector in self._query_vectors(question).items():
             hits = self.store.query(vector, k=min(self.dense_k, len(self.clauses)))
-            mine = script == s
+            mine = self._in_script[s]
             if hits:
                 sims[mine] = hits[-1][1]
             for cid, sim in hits:
