@@ -240,6 +240,7 @@ def _lexicon_current(directory: Path, clauses: Sequence[Clause], documents: Sequ
 def lexicon_saved(directory: Path, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> bool:
     """Whether the index *directory* holds the lexicon of exactly these passages, and the
     answer step's jieba dictionary (:mod:`assistant.retrieval.segment`) of the installed jieba."""
+    segment.use_saved(Path(directory))  # the key cuts a probe sentence: on the saved table, no jieba load
     return _lexicon_current(directory, clauses, documents) and segment.words_saved(Path(directory)) and segment.verbs_saved(Path(directory))
 
 
