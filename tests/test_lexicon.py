@@ -53,13 +53,20 @@ def test_saved_lexicon_gives_the_same_search_results_and_answers(tmp_path, corpu
             (y.answer, [c.id for c in y.citations], y.confidence), q
 
 
-def test_a_stale_or_broken_lexicon_is_ignored_and_nothing_is_written(tmp_path, corpus) -> None:
+def test_a_stale_or_broken_lexicon_is_ignored_and_nothing_is_written(tmp_path, corpus, caplog) -> None:
     fewer = corpus.passages[:-1]
     save_lexicon(tmp_path, fewer, corpus.documents)
     assert not lexicon_saved(tmp_path, corpus.passages, corpus.documents)
     before = _files(tmp_path)
-    lex = load_lexicon(tmp_path, corpus.passages, corpus.documents)
+    with caplog.at_level("WARNING", logger="assistant.retrieval.hybrid"):
+        lex = load_lexicon(tmp_path, corpus.passages, corpus.documents)
     assert isinstance(lex.texts, dict)  # built in memory, not loaded
+    # An operator is told why every start is slow and what saves it again (an upgrade's case).
+    assert "`assistant index`" in caplog.text and str(tmp_path) in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="assistant.retrieval.hybrid"):
+        load_lexicon(tmp_path / "missing", corpus.passages, corpus.documents)  # nothing saved: no warning
+    assert not [r for r in caplog.records if r.name == "assistant.retrieval.hybrid"]
     assert _files(tmp_path) == before
     fresh = Lexicon(corpus.passages, corpus.documents)
     terms = ["紀委", "書記", "交流"]

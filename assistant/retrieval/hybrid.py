@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import shutil
@@ -168,6 +169,8 @@ class Lexicon:
         return self.words.get_scores(words)
 
 
+log = logging.getLogger(__name__)
+
 STATS_FILE = "stats.json"
 LEXICON = "lexicon.json"  # in the index directory: {"key": lexicon_key, "dir": the files' directory}
 LEXICON_FORMAT = 3  # bump when normalize/bigrams/search_words/BM25 parameters change what a saved lexicon holds
@@ -228,6 +231,9 @@ def load_lexicon(directory: Path | None, clauses: Sequence[Clause], documents: S
     if ptr and ptr.get("key") == lexicon_key(clauses, documents) and (name := ptr.get("dir")):
         with contextlib.suppress(Exception):  # a torn or foreign file: build it instead
             return Lexicon.load(Path(directory) / Path(str(name)).name, clauses, documents)
+    if ptr:  # saved by another version or for another corpus: every start pays for building it
+        log.warning("the BM25 index saved in %s is stale (another version or corpus): it is built "
+                    "in memory at every start until `assistant index` saves it again", directory)
     return Lexicon(clauses, documents)
 
 
