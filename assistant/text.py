@@ -32,7 +32,6 @@ STOPWORDS = frozenset(
 )
 
 
-
 @lru_cache(maxsize=4)
 def converter(config: str) -> opencc.OpenCC:
     """A shared OpenCC converter ("t2s", "s2t", "s2tw"); building one reads its dictionaries."""

@@ -237,9 +237,9 @@ def load_lexicon(directory: Path | None, clauses: Sequence[Clause], documents: S
     return Lexicon(clauses, documents)
 
 
-def _lexicon_current(directory: Path, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> bool:
+def _lexicon_current(directory: Path, key: str) -> bool:
+    """Whether the index *directory* points at a saved lexicon with this :func:`lexicon_key`."""
     ptr = _pointer(Path(directory))
-    key = lexicon_key(clauses, documents)
     return bool(ptr and ptr.get("key") == key and (Path(directory) / f"lexicon-{key[:16]}").is_dir())
 
 
@@ -247,7 +247,7 @@ def lexicon_saved(directory: Path, clauses: Sequence[Clause], documents: Sequenc
     """Whether the index *directory* holds the lexicon of exactly these passages, and the
     answer step's jieba dictionary (:mod:`assistant.retrieval.segment`) of the installed jieba."""
     segment.use_saved(Path(directory))  # the key cuts a probe sentence: on the saved table, no jieba load
-    return _lexicon_current(directory, clauses, documents) and segment.words_saved(Path(directory)) and segment.verbs_saved(Path(directory))
+    return _lexicon_current(directory, lexicon_key(clauses, documents)) and segment.words_saved(Path(directory)) and segment.verbs_saved(Path(directory))
 
 
 def save_lexicon(directory: Path, clauses: Sequence[Clause], documents: Sequence[Document] = ()) -> bool:
@@ -259,9 +259,9 @@ def save_lexicon(directory: Path, clauses: Sequence[Clause], documents: Sequence
     directory = Path(directory)
     wrote = segment.save_words(directory)
     segment.use_saved(directory)  # the word-level BM25 below segments on it, no jieba load
-    if _lexicon_current(directory, clauses, documents):
+    key = lexicon_key(clauses, documents)  # hashes every passage (~1 s at 100k): once
+    if _lexicon_current(directory, key):
         return wrote
-    key = lexicon_key(clauses, documents)
     name = f"lexicon-{key[:16]}"
     shutil.rmtree(directory / name, ignore_errors=True)
     Lexicon(clauses, documents).save(directory / name)
@@ -410,12 +410,11 @@ class HybridSearcher:
     def search(self, question: str, k: int = 5) -> list[Hit]:
         q = normalize(question)
         lex = self.lexicon.scores(bigrams(q))
-        lex_norm = lex / lex.max() if lex.max() > 0 else lex
+        lex_norm = _over_best(lex)
         if self.word_weight > 0:
             # Bigrams match across word boundaries (「的村」) and miss nothing; words weigh what a
             # question names as a word. Each scaled by its best passage, then mixed.
-            words = self.lexicon.word_scores(q)
-            words = words / words.max() if words.max() > 0 else words
+            words = _over_best(self.lexicon.word_scores(q))
             lex_norm = (1 - self.word_weight) * lex_norm + self.word_weight * words
         dense = self.dense_scores(question)
         if self.fusion == "rrf":
@@ -431,6 +430,12 @@ class HybridSearcher:
         return [
             Hit(self.clauses[i], float(fused[i]), float(lex_norm[i]), float(dense[i])) for i in order
         ]
+
+
+def _over_best(x: np.ndarray) -> np.ndarray:
+    """Scores as a share of the best one (all zero when nothing scored): BM25 per query."""
+    best = x.max()
+    return x / best if best > 0 else x
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
