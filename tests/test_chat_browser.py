@@ -338,6 +338,38 @@ def test_every_follow_up_suggestion_is_answered(page, assistant_instance):
     assert second.locator(".refusal").count() == 0
 
 
+def test_a_question_sent_while_suggestions_are_coming_is_answered(page, monkeypatch):
+    """The answer shows before its follow-up suggestions are found. What a reader types in that
+    moment is never erased, and a question sent then (Enter or 提問) is answered after it."""
+    import time
+
+    from assistant.apps.web import chat
+
+    found = chat.suggest
+
+    def slow(*args, **kwargs):  # a loaded server: the suggestions take a while
+        time.sleep(3)
+        return found(*args, **kwargs)
+
+    monkeypatch.setattr(chat, "suggest", slow)
+    pay = "縣財政每年安排多少萬元用於村主要干部基本報酬?"
+    red_cross = "市、縣兩級紅十字會的“三定”工作要配合哪個部門來做?"
+    first = ask(page, ROTATION)  # returns once the answer is complete; its suggestions are pending
+    assert first.locator(".followup").count() == 0, "the suggestions were not slowed"
+    page.fill("#question textarea", "還想問")
+    first.locator(".followup").first.wait_for(timeout=60_000)
+    assert page.input_value("#question textarea") == "還想問"
+    ask(page, pay)
+    page.fill("#question textarea", red_cross)
+    page.keyboard.press("Enter")  # while the suggestions for the answer above are still coming
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=bot] .answer:not(:has(.caret))').length >= 3",
+        timeout=60_000)
+    asked = [q.strip() for q in page.locator("[data-testid=user] .user-q").all_inner_texts()]
+    assert asked == [ROTATION, pay, red_cross]
+    assert "機構編制" in page.locator("[data-testid=bot] .answer").nth(2).inner_text()
+
+
 def test_english_emoji_long_and_control_characters_get_chinese_messages(page):
     english = ask(page, "How many years must a township discipline secretary serve?")
     assert "請用中文提問" in english.inner_text() and english.locator(".followup").count() == 3
@@ -355,4 +387,7 @@ def test_a_bad_deep_link_says_the_clause_does_not_exist(browser, app):
     page.locator("#clause-missing").wait_for()
     assert "不存在" in page.locator("#clause-missing").inner_text()
     assert not re.search(ID, page.inner_text("body"))
+    page.click("#tab-chat-button")  # the link waits for its clause, but not against the reader
+    page.wait_for_timeout(1000)
+    assert page.get_attribute("#tab-chat-button", "aria-selected") == "true"
     page.context.close()

@@ -151,9 +151,20 @@ HEAD = """
     || [...document.querySelectorAll("button[role=tab]")].find((b) => b.textContent.trim() === "瀏覽條文");
   // Open clause *id* in 瀏覽條文: select the tab, unfold its document, scroll to and mark it. The
   // URL is left as it is: a reload opens the page the reader came to, not this clause.
-  const showClause = (id, tries = 0) => {
+  // Tried again every 50 ms until the clause is drawn, for up to a minute: a slow phone or a busy
+  // server may take many seconds to mount the app and draw the contents (a fixed 5 s failed).
+  // A newer link, or the reader leaving the tab once it is open, ends the wait.
+  let linkTurn = 0;
+  const showClause = (id, since = Date.now(), turn = ++linkTurn, opened = false) => {
+    if (turn !== linkTurn) return;
+    const waited = Date.now() - since;
     const tab = browseTab();
-    if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();
+    const onTab = !!tab && tab.getAttribute("aria-selected") === "true";
+    if (opened && !onTab) return;
+    if (tab && !onTab) tab.click();
+    const later = () => {
+      if (waited < 60000) setTimeout(() => showClause(id, since, turn, opened || onTab), 50);
+    };
     const el = document.getElementById("clause-" + id);
     if (el) {
       let p = el.parentElement;
@@ -161,7 +172,7 @@ HEAD = """
     }
     // The contents are there, the clause is not (after a moment: on load the contents may still be
     // redrawn with documents added since start-up).
-    if (!el && document.querySelector("#toc .toc-doc") && tries >= 40) {
+    if (!el && document.querySelector("#toc .toc-doc") && waited >= 2000) {
       const toc = document.getElementById("toc");
       if (!document.getElementById("clause-missing")) {
         const note = document.createElement("div");
@@ -169,11 +180,11 @@ HEAD = """
         note.textContent = zh("連結所指的條文不存在(可能已被移除,或連結有誤)。請從下面的目錄查找。");
         toc.prepend(note);
       }
-      if (tries < 100) setTimeout(() => showClause(id, tries + 1), 50);
+      later();
       return;
     }
     if (!el || !el.offsetParent) {  // tab still rendering, or the app not mounted yet
-      if (tries < 100) setTimeout(() => showClause(id, tries + 1), 50);
+      later();
       return;
     }
     document.getElementById("clause-missing")?.remove();

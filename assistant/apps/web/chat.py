@@ -167,6 +167,9 @@ def build_chat_tab(demo: "gr.Blocks", live: Any, corpus: "Corpus", feedback_stor
                 {"role": "user", "content": render_question(question)},
                 {"role": "assistant", "content": render_pending(script)}]
         yield "", chat, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        # The box was emptied once, above; whatever the reader types while this turn is answered
+        # (and its suggestions found) is theirs: later steps leave it alone.
+        keep = gr.skip()
         answer = screen(question)
         stream = getattr(live.assistant, "stream", None)  # LLM mode: verified sentences as they come
         try:
@@ -180,26 +183,26 @@ def build_chat_tab(demo: "gr.Blocks", live: Any, corpus: "Corpus", feedback_stor
                     if isinstance(event, str):
                         partial += event
                         chat[-1] = {"role": "assistant", "content": render_answer(None, partial=partial, script=script)}
-                        yield "", chat, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                        yield keep, chat, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
                     else:
                         answer = event
         except Exception:  # keep the conversation usable; the traceback goes to the server log
             log.exception("answering %r failed", question)
             chat[-1] = {"role": "assistant", "content": '<div class="refusal">' + to_script(
                 "系統暫時無法作答,請稍後再試;如持續出現,請聯絡管理員。", script) + "</div>"}
-            yield "", chat, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield keep, chat, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         answer = with_clip_note(answer, clipped)
         if stream is None and not answer.refused:
             for part in _stream_steps(answer.answer):
                 chat[-1] = {"role": "assistant", "content": render_answer(answer, partial=part, script=script)}
-                yield "", chat, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                yield keep, chat, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
                 time.sleep(0.03)
         # The turn is kept (in the browser) as soon as it is answered; the suggestions follow.
         store = convs.add_turn({**store, "script": script}, question, answer, [])
         chat[-1] = {"role": "assistant", "content": render_answer(answer, script=script)}
         _, menu, md, docx = show(store)
-        yield "", chat, store, menu, md, docx, script or gr.skip()
+        yield keep, chat, store, menu, md, docx, script or gr.skip()
         if answer.refused and not answer.citations and not answer.see_also:
             followups = list(EXAMPLES[:3]) if "中文" in answer.answer else []
         else:
@@ -207,7 +210,7 @@ def build_chat_tab(demo: "gr.Blocks", live: Any, corpus: "Corpus", feedback_stor
         if followups:
             store = convs.set_followups(store, followups)
             chat[-1] = {"role": "assistant", "content": render_answer(answer, script=script, followups=followups)}
-            yield "", chat, store, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield keep, chat, store, gr.skip(), gr.skip(), gr.skip(), gr.skip()
 
     def load(raw_store: Any):
         store = convs.clean_store(raw_store)
@@ -319,8 +322,10 @@ def build_chat_tab(demo: "gr.Blocks", live: Any, corpus: "Corpus", feedback_stor
     shown = [chatbot, menu, md, docx]
     turn = dict(fn=respond, inputs=[box, store], outputs=[box, chatbot, store, menu, md, docx, switch],
                 show_progress="hidden", concurrency_id="assistant", **private)
-    box.submit(**turn)
-    send.click(**turn)
+    # Enter and 提問 are one listener, so one turn at a time; a question sent while a turn is still
+    # running (its suggestions come after the answer) runs after it instead of being dropped, which
+    # is what Gradio's default trigger mode ("once") does.
+    gr.on([box.submit, send.click], trigger_mode="always_last", **turn)
     chatbot.example_select(pick_example, None, box, queue=False, **private).then(**turn)
     chatbot.like(on_like, [store, rows], [rows, status], **private)
     send_comment.click(on_comment, [comment, store, rows], [comment, rows, status], **private)
