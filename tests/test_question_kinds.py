@@ -192,6 +192,36 @@ def test_a_list_named_by_its_heading_is_answered_whole(assistant_instance, quest
     assert got.citations[0].id == cited and len(got.citations) >= 3
 
 
+@pytest.mark.parametrize("question", ["三河市的四項工程包括哪些?", "三河那邊的“四项工程”具体是哪几个工程?",
+                                      "四項工程分別是什麼?"])
+def test_a_set_the_document_names_up_front_is_cited_where_it_is_named(assistant_instance, question) -> None:
+    """A section per 工程, announced together in the preamble (「在全市深入實施“領頭雁工程”、
+    “素質工程”…(以下簡稱“四項工程”)」): the answer opens with those words, cited first, then
+    the sections. Lists whose items carry no quoted names are answered as before (above)."""
+    got = assistant_instance.ask(question)
+    assert not got.refused and got.answer.startswith("在全市深入實施“領頭雁工程”、“素質工程”"), got.answer
+    assert got.citations[0].id == "d3-s0-c1" and got.citations[0].quote in got.citations[0].text
+    assert [c.id for c in got.citations[1:]] == ["d3-s2-ss1-c1", "d3-s2-ss2-c4", "d3-s2-ss3-c10", "d3-s2-ss4-c15"]
+
+
+@pytest.mark.parametrize("question, heading", [
+    # Three headings quote “四項工程”: the question's other words choose among them.
+    ("落實“四項工程”有哪些組織保障措施?", "三、實施“四項工程”的組織保障"),
+    # The heading quotes “領頭雁” (「實施“領頭雁”工程」); typed as “領頭雁工程”, or without quotes.
+    ("“領頭雁工程”包括哪些工作?", "(一)實施“領頭雁”工程"),
+    ("領頭雁工程要做哪幾件事?", "(一)實施“領頭雁”工程"),
+])
+def test_a_name_a_heading_quotes_is_matched_however_it_is_typed(assistant_instance, question, heading) -> None:
+    got = assistant_instance.ask(question)
+    assert not got.refused and got.answer.startswith(heading), got.answer
+
+
+def test_a_quoted_word_a_heading_merely_contains_names_no_list(assistant_instance) -> None:
+    # 「“帶頭”」 is no name of the subsection 「(三)建設生態班子,選好配強新農村建設帶頭人隊伍」.
+    got = assistant_instance.ask("農村黨員幹部要爭當哪幾個“帶頭”?")
+    assert not got.answer.startswith("(三)建設生態班子"), got.answer
+
+
 def test_a_quoted_name_no_heading_holds_is_not_another_list(assistant_instance) -> None:
     got = assistant_instance.ask("“4+2+4”工作機制裡後面那個“4”指哪四個環節?")
     assert not got.refused and "審核、民意采集、監督、評議" in got.answer, got.answer

@@ -84,6 +84,8 @@ from assistant.text import (
 )
 
 REFUSAL = "指引中沒有找到這個問題的答案。"
+_UNQUOTE = str.maketrans("", "", "“”\"'‘’「」")  # a name compared without its quotation marks
+_QUOTES_ONLY = str.maketrans({"「": "“", "」": "”"})
 # Below this cosine between the question and its closest candidate sentence, nothing in the
 # guidelines is about the question (「火星上有沒有紅十字會的分會?」). Calibrated on evals/dev.jsonl
 # for the default model: answerable questions ≥ 0.874, off-topic ones ≤ 0.863 (evals/README.md).
@@ -285,6 +287,7 @@ class Answerer:
         # The fitted ranker (ranking.RANKER_FILE) orders the candidates; False or no file: the
         # hand-set weights above do (the formula the ranker was measured against).
         self.ranker = load_ranker() if ranker is True else (ranker or None)
+        self._stated_memo: dict[tuple[str, int, int | None], Evidence | None] = {}
 
     # -- evidence ---------------------------------------------------------------------------
     @staticmethod
@@ -626,6 +629,9 @@ class Answerer:
         if asks_list(normalize(asked)) and (found := self.outline(question, ev)):
             text = f"{found.heading}:" + ";".join(item.text for item in found.items)
             listed = [self._cite_clause(item.clause) for item in found.items]
+            if (stated := self._stated(found)) is not None:  # the words that name the whole set
+                listed.insert(0, self._cite(stated))
+                text = f"{listed[0].quote.rstrip(',,;;。')}。{text}"
             return Answer(question, text, False, listed, cites[:2], confidence=max(confidence, self.OUTLINE_MIN)), ev
         if confidence < self.refuse_below:
             why = refusal_reason(support, asked)
@@ -681,11 +687,26 @@ class Answerer:
             text = normalize(text)
             return sum(idf(w) for w in words if w in text) / total if total else 0.0
 
+        # Names the document's headings quote (「(一)實施“領頭雁”工程」), matched without their
+        # quotation marks: readers seldom type them (「四項工程包括哪些」), or put them elsewhere
+        # (「“領頭雁工程”」).
+        bare = q.translate(_UNQUOTE)
+        quoted = [t.translate(_UNQUOTE) for t in quoted_names(q)]
+        quoted += sorted({t for cont in self._containers if cont.doc_id in docs
+                          for t in quoted_names(normalize(cont.heading).translate(_QUOTES_ONLY))
+                          if len(t) >= 3 and t.translate(_UNQUOTE) in bare} - set(quoted))
+        quoted = [t.translate(_UNQUOTE) for t in quoted]
+        others = [w for w in words if not any(w in t or t in w for t in quoted)]
+        others_total = sum(idf(w) for w in others)
+
+        def rest(text: str) -> float:  # the share of the words the quoted names leave
+            text = normalize(text)
+            return sum(idf(w) for w in others if w in text) / others_total if others_total else 0.0
+
         a, b = ev[0].sentence
         paragraph = share(ev[0].hit.clause.text[a:b])
         ordinal = section_ordinal(q)
         count = asked_count(q)
-        quoted = quoted_names(q)
         best, best_score = None, 0.0
         for cont in self._containers:
             if cont.doc_id not in docs:
@@ -694,9 +715,20 @@ class Answerer:
             # A quoted name is matched whole, quotes included: it names the list asked for
             # (「“標桿工程”包括哪幾項」: the subsection 「(四)實施“標桿工程”…」) even when the
             # document's title has its words, and a heading without it is another list.
-            if quoted and not any(f"“{t}”" in heading for t in quoted):
+            # (A name the heading does not quote is another thing: 「爭做哪幾個“帶頭”」 is not the
+            # subsection 「…新農村建設帶頭人隊伍」.)
+            own = [h.translate(_UNQUOTE) for h in quoted_names(heading.translate(_QUOTES_ONLY))]
+            if quoted and not any(t in heading.translate(_UNQUOTE) and any(h in t for h in own) for t in quoted):
                 continue
-            score = 1.0 if quoted else share(cont.heading)
+            # Several headings quote it (「一、實施“四項工程”的目的意義…」, 「三、實施“四項工程”的組織
+            #保障」): the question's other words decide (「“四項工程”的組織保障有哪幾條」).
+            score = 1.0 + 0.5 * rest(cont.heading) if quoted else share(cont.heading)
+            # …and when they do not, the list whose items the document announces under that name
+            # (「實施“領頭雁工程”、…“標桿工程”(以下簡稱“四項工程”)」) is the one it names.
+            if quoted and (st := self._stated(cont)) is not None:
+                a, b = st.sentence
+                if any(t in normalize(st.hit.clause.text[a:b]).translate(_UNQUOTE) for t in quoted):
+                    score += 1e-3  # a tie-break only
             if ordinal is not None and cont.section_no == ordinal and cont.subsection_no is None:
                 score = max(score, 1.0)
             # 「哪四項」 and four items: a tie-breaker between containers the question names,
@@ -755,6 +787,44 @@ class Answerer:
             b = min((y for _, y in cut if y >= spans[-1][1]), default=spans[-1][1])
             listed.append(replace(self._cite_clause(c), quote=c.text[a:b].strip()))
         return ";".join(dict.fromkeys(parts)), listed
+
+    def _stated(self, found: Container) -> Evidence | None:
+        """The sentence of the same document that names every item of *found* by its quoted name
+        — a document announces its parts before it sets them out (「在全市深入實施“領頭雁工程”、
+        “素質工程”…(以下簡稱“四項工程”)」 before a section per 工程) — or None. That sentence
+        states the set as a whole; the items' own clauses follow it in the citations."""
+        key = (found.doc_id, found.section_no, found.subsection_no)
+        if key not in self._stated_memo:  # the corpus is fixed for this answerer
+            self._stated_memo[key] = self._find_stated(found)
+        return self._stated_memo[key]
+
+    def _find_stated(self, found: Container) -> Evidence | None:
+        names = [quoted_names(normalize(item.text)) for item in found.items]
+        if len(names) < 2 or not all(names):
+            return None
+        wanted = [{n.translate(_UNQUOTE) for n in item} for item in names]
+        own = {item.clause.id for item in found.items}
+        for c in self.searcher.clauses:
+            if c.doc_id != found.doc_id or c.is_record or c.id in own:
+                continue
+            searched = self.searcher.lexicon.texts.get(c.id)  # normalised already (at any size)
+            if searched is not None and not any(n in searched.translate(_UNQUOTE) for n in wanted[0]):
+                continue  # most clauses do not name even the first item
+            norm = normalize(c.text)
+
+            def names_all(a: int, b: int) -> bool:
+                line = norm[a:b].translate(_UNQUOTE)
+                return all(any(n in line for n in item) for item in wanted)
+
+            for a, b in sentences(c.text):
+                if names_all(a, b):
+                    # Quoted: the shortest run of the sentence's fragments that names them all.
+                    frags = fragments(c.text, a, b)
+                    runs = [(frags[i][0], frags[j][1]) for i in range(len(frags))
+                            for j in range(i, len(frags)) if names_all(frags[i][0], frags[j][1])]
+                    span = min(runs, key=lambda r: r[1] - r[0], default=(a, b))
+                    return Evidence(Hit(c, 0.0, 0.0, 0.0), 0.0, span, 0.0, 0.0)
+        return None
 
     def _cite_clause(self, c: Clause) -> Citation:
         """A citation of a whole clause (an outline item): quoted from its first sentence."""
