@@ -120,6 +120,10 @@ def test_outline_lists_what_the_structure_states() -> None:
     ("這里一共收了哪幾份文件?", True), ("每份文件的發文單位分別是誰", True), ("這幾份文件里哪幾份是縣委發的", True),
     ("有哪些文件", True), ("紅十字會那份文件的文號是多少", False), ("這些規定適用于哪些單位", False),
     ("鄉鎮紀委書記任滿幾年必須交流", False),
+    # A count of documents, or a described set (the issue's own 「這五篇文件分別是誰發的?」); one
+    # document by its position is not the collection, nor is a 個 of anything else.
+    ("這五篇文件分別是誰發的?", True), ("這5份文件都是哪天印發的", True), ("這幾份黨建文件各是誰發的", True),
+    ("第五篇文件是誰發的?", False), ("每個村的意見怎麼收集?", False), ("這份文件是誰發的?", False),
 ])
 def test_questions_about_the_collection(question: str, collection: bool) -> None:
     assert asks_collection(normalize(question)) == collection
