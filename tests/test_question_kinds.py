@@ -146,6 +146,18 @@ def test_a_named_kind_of_body_must_be_that_kind() -> None:
     assert not gives_value(wanted_value(copies), normalize("紅總字〔2010〕72號"), copies)
 
 
+@pytest.mark.parametrize("question, sentence, gives", [
+    # 「誰」 and 「哪一級」 are answered by a post or a level as well as by a body.
+    ("會議由誰主持?", "會議由會長主持", True),
+    ("先進典型要在哪一級的媒體上宣傳?", "在省級主要媒體上集中宣傳", True),
+    ("要向哪一級報告?", "及時向中央報告", True),
+    ("這件事由誰負責?", "要加大宣傳力度,營造良好氛圍", False),
+])
+def test_who_is_a_body_a_post_or_a_level(question: str, sentence: str, gives: bool) -> None:
+    q = normalize(question)
+    assert gives_value(wanted_value(q), normalize(sentence), q) is gives
+
+
 def test_each_document_is_compared_in_its_own_script() -> None:
     from assistant.text import SIMPLIFIED, TRADITIONAL, in_script, script_of
 
