@@ -13,13 +13,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["REPO", "COLLECTION", "DEFAULT_LLM_TIMEOUT", "Settings"]
+__all__ = ["REPO", "COLLECTION", "DEFAULT_LLM_TIMEOUT", "DEFAULT_QUERY_BACKEND", "QUERY_BACKENDS",
+           "DEFAULT_PASSAGE_BACKEND", "PASSAGE_BACKENDS", "Settings"]
 
 REPO = Path(__file__).resolve().parent.parent
 COLLECTION = "clauses"
 DEFAULT_LLM_TIMEOUT = 20.0
+# Questions run the fp32 graph. The int8 one (ASSISTANT_EMBED_QUERY_BACKEND=onnx-int8) answers
+# faster (warm p50 0.42x the fastest peer's, not 0.59x) and the 660 development questions alike
+# but one, yet it moves question cosines by up to ~0.007: with the three laws added, 「如何申請護照?」
+# rose above the off-topic floor, and no floor separates that from the seed's least similar
+# answerable question (evals/README.md, "int8 questions"). Passages are always embedded in fp32.
 DEFAULT_QUERY_BACKEND = "onnx"
 QUERY_BACKENDS = ("onnx", "onnx-int8", "torch")
+DEFAULT_PASSAGE_BACKEND = "onnx"
 PASSAGE_BACKENDS = ("onnx", "torch")
 
 
@@ -53,7 +60,7 @@ class Settings:
     model_cache: Path | None = None  # ASSISTANT_MODEL_CACHE: the materialised e5 folder
     query_backend: str = DEFAULT_QUERY_BACKEND  # ASSISTANT_EMBED_QUERY_BACKEND
     embed_threads: int = 0  # ASSISTANT_EMBED_THREADS (0: the encoder's default)
-    passage_backend: str = "onnx"  # ASSISTANT_EMBED_PASSAGE_BACKEND: onnx (all cores) | torch
+    passage_backend: str = DEFAULT_PASSAGE_BACKEND  # ASSISTANT_EMBED_PASSAGE_BACKEND: onnx (all cores) | torch
     index_lock_timeout: float = 3600.0  # ASSISTANT_INDEX_LOCK_TIMEOUT, seconds
     feedback_db: Path = REPO / "data" / "feedback.sqlite"  # ASSISTANT_FEEDBACK_DB
     auth: str | None = None  # ASSISTANT_AUTH, 「帳號:密碼」
@@ -73,7 +80,7 @@ class Settings:
         backend = (env.get("ASSISTANT_EMBED_QUERY_BACKEND") or DEFAULT_QUERY_BACKEND).strip()
         if backend not in QUERY_BACKENDS:
             raise ValueError(f"ASSISTANT_EMBED_QUERY_BACKEND must be one of {', '.join(QUERY_BACKENDS)}, not {backend!r}")
-        passages = (env.get("ASSISTANT_EMBED_PASSAGE_BACKEND") or "onnx").strip()
+        passages = (env.get("ASSISTANT_EMBED_PASSAGE_BACKEND") or DEFAULT_PASSAGE_BACKEND).strip()
         if passages not in PASSAGE_BACKENDS:
             raise ValueError(f"ASSISTANT_EMBED_PASSAGE_BACKEND must be one of {', '.join(PASSAGE_BACKENDS)}, not {passages!r}")
         cache = (env.get("ASSISTANT_MODEL_CACHE") or "").strip()
