@@ -16,6 +16,7 @@ from assistant.apps.web import conversations as convs
 from assistant.apps.web.chat import screen
 from assistant.apps.web.followups import question_for, suggest
 from assistant.apps.web.render import (
+    list_intro,
     list_items,
     render_answer,
     render_card,
@@ -93,6 +94,21 @@ def test_no_internal_id_is_shown(assistant_instance, corpus):
                    render_card(answer.citations[0], answer=answer.answer)):
         assert not ID.search(visible(markup)), ID.search(visible(markup))
         assert 'href="?clause=' in markup  # the id stays in the link
+
+
+def test_a_sections_list_is_introduced_by_its_heading_not_numbered_with_it(assistant_instance):
+    """An outline answer: the words naming the set (cited first) and the section heading come
+    before the list, each item numbered with the card that holds it."""
+    answer = assistant_instance.ask("三河市實施的“四項工程”是哪四項?")
+    intro = list_intro(answer)
+    assert intro.startswith("在全市深入實施") and intro.endswith("二、實施“四項工程”的主要內容和工作舉措")
+    items = list_items(answer)
+    assert [n for _, n in items] == [2, 3, 4, 5] and items[0][0].startswith("實施“領頭雁”工程")
+    markup = render_answer(answer)
+    assert markup.count("<li>") == 4 and 'class="list-intro"' in markup
+    assert "(以下簡稱“四項工程”)<sup class=\"cite-mark\">[1]</sup>。二、" in markup
+    plain = assistant_instance.ask("“標桿工程”具體包括哪幾項工作?")  # heading only, items cited in order
+    assert list_intro(plain).startswith("(四)") and [n for _, n in list_items(plain)] == [1, 2, 3]
 
 
 def test_an_enumeration_is_a_numbered_list_with_citation_marks(corpus):

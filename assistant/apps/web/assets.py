@@ -98,6 +98,7 @@ CSS = """
 .doc-kind { font-size: .8rem; color: var(--body-text-color-subdued); }
 #app-header-row { align-items: center; }
 #script-switch { flex-grow: 0 !important; }
+.list-intro { margin: .2rem 0 .1rem; }
 .answer-list { margin: .2rem 0; padding-left: 1.6rem; font-size: 1.05rem; font-weight: 500; }
 .answer-list li { margin: .15rem 0; }
 .cite-mark { color: var(--color-accent); font-size: .75em; margin-left: .15em; }

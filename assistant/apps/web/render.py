@@ -119,16 +119,31 @@ def render_pending(script: str | None = None) -> str:
 def list_items(answer: "Answer") -> list[tuple[str, int | None]]:
     """An enumeration answer's items, each with the number of the citation that quotes it (None:
     not a list). An answer is a list when three or more parts are separated by 「;」, as the
-    guidelines separate the items of a list."""
+    guidelines separate the items of a list. A section's list is introduced by its heading (and the
+    words that name the set, when the document has them): that is :func:`list_intro`, not an item."""
     parts = [p.strip().rstrip("。") for p in re.split(r"[;;]", answer.answer)]
     parts = [p for p in parts if p]
     if len(parts) < 3:
         return []
+    intro = list_intro(answer)
+    if intro:
+        parts[0] = parts[0][len(intro) + 1:].strip()
     out = []
-    for part in parts:
-        n = next((i for i, c in enumerate(answer.citations, 1) if part in c.text), None)
+    for part in parts:  # (a subsection's item is its heading)
+        n = next((i for i, c in enumerate(answer.citations, 1)
+                  if part in c.text or (intro and part in (c.subsection or ""))), None)
         out.append((part, n))
     return out
+
+
+def list_intro(answer: "Answer") -> str:
+    """What comes before a section's items in an outline answer (「…(以下簡稱“四項工程”)。二、實施
+    “四項工程”的主要內容和工作舉措」 before 「:實施“領頭雁”工程…;…」): up to the colon after a heading
+    of a cited clause's section or subsection; "" for any other answer."""
+    m = re.search(r"[:：]", answer.answer)
+    head = answer.answer[: m.start()] if m else ""
+    headings = {h for c in answer.citations for h in (c.section, c.subsection) if h}
+    return head if head and any(head.endswith(h) for h in headings) else ""
 
 
 def _note_shown(note: str) -> bool:
@@ -175,6 +190,11 @@ def render_answer(answer: "Answer", partial: str | None = None, *, script: str |
         items = list_items(answer)
         if items:
             mark = '<sup class="cite-mark">[{}]</sup>'.format
+            if intro := list_intro(answer):  # the words naming the set (with their mark), the heading
+                named = next(((i, q) for i, c in enumerate(answer.citations, 1)
+                              if (q := c.quote.rstrip(",,;;。")) and intro.startswith(q + "。")), None)
+                lead = f"{z(named[1])}{mark(named[0])}{z(intro[len(named[1]):])}" if named else z(intro)
+                parts.append(f'<div class="list-intro">{lead}</div>')
             lis = "".join(f"<li>{z(text)}{mark(n) if n else ''}</li>" for text, n in items)
             parts.append(f'<ol class="short-answer answer-list">{lis}</ol>')
         else:
