@@ -406,6 +406,14 @@ class Answerer:
         return containers(self.searcher.clauses)
 
     @cached_property
+    def _by_doc(self) -> dict[str, list[Clause]]:
+        """Document id → its clauses in corpus order (built once, like the containers)."""
+        by: dict[str, list[Clause]] = {}
+        for c in self.searcher.clauses:
+            by.setdefault(c.doc_id, []).append(c)
+        return by
+
+    @cached_property
     def _doc_names(self) -> dict[str, str]:
         """Document id → what names it in a question (built once: the documents are fixed for
         this searcher; a corpus change assembles a new answerer)."""
@@ -692,10 +700,9 @@ class Answerer:
         # (「“領頭雁工程”」).
         bare = q.translate(_UNQUOTE)
         quoted = [t.translate(_UNQUOTE) for t in quoted_names(q)]
-        quoted += sorted({t for cont in self._containers if cont.doc_id in docs
+        quoted += sorted({t.translate(_UNQUOTE) for cont in self._containers if cont.doc_id in docs
                           for t in quoted_names(normalize(cont.heading).translate(_QUOTES_ONLY))
                           if len(t) >= 3 and t.translate(_UNQUOTE) in bare} - set(quoted))
-        quoted = [t.translate(_UNQUOTE) for t in quoted]
         others = [w for w in words if not any(w in t or t in w for t in quoted)]
         others_total = sum(idf(w) for w in others)
 
@@ -720,14 +727,14 @@ class Answerer:
             own = [h.translate(_UNQUOTE) for h in quoted_names(heading.translate(_QUOTES_ONLY))]
             if quoted and not any(t in heading.translate(_UNQUOTE) and any(h in t for h in own) for t in quoted):
                 continue
-            # Several headings quote it (「一、實施“四項工程”的目的意義…」, 「三、實施“四項工程”的組織
-            #保障」): the question's other words decide (「“四項工程”的組織保障有哪幾條」).
+            # Several headings quote it (「一、實施“四項工程”的目的意義…」, 「三、實施“四項工程”的
+            # 組織保障」): the question's other words decide (「“四項工程”的組織保障有哪幾條」).
             score = 1.0 + 0.5 * rest(cont.heading) if quoted else share(cont.heading)
             # …and when they do not, the list whose items the document announces under that name
             # (「實施“領頭雁工程”、…“標桿工程”(以下簡稱“四項工程”)」) is the one it names.
             if quoted and (st := self._stated(cont)) is not None:
-                a, b = st.sentence
-                if any(t in normalize(st.hit.clause.text[a:b]).translate(_UNQUOTE) for t in quoted):
+                sa, sb = st.sentence
+                if any(t in normalize(st.hit.clause.text[sa:sb]).translate(_UNQUOTE) for t in quoted):
                     score += 1e-3  # a tie-break only
             if ordinal is not None and cont.section_no == ordinal and cont.subsection_no is None:
                 score = max(score, 1.0)
@@ -804,8 +811,8 @@ class Answerer:
             return None
         wanted = [{n.translate(_UNQUOTE) for n in item} for item in names]
         own = {item.clause.id for item in found.items}
-        for c in self.searcher.clauses:
-            if c.doc_id != found.doc_id or c.is_record or c.id in own:
+        for c in self._by_doc.get(found.doc_id, ()):
+            if c.is_record or c.id in own:
                 continue
             searched = self.searcher.lexicon.texts.get(c.id)  # normalised already (at any size)
             if searched is not None and not any(n in searched.translate(_UNQUOTE) for n in wanted[0]):
