@@ -16,6 +16,15 @@ os.environ.pop("ASSISTANT_LLM_URL", None)
 
 REPO = Path(__file__).resolve().parent.parent
 
+try:  # Browser assertions wait up to 30 s, not playwright's 5: CI shares two cores with the
+    # whole suite, and a quiz drawn or a reply rendered there takes seconds (the waits end as soon
+    # as the page is right, so a quiet machine is not slowed).
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
+except ImportError:  # the browser tests skip themselves
+    pass
+
 
 @pytest.fixture(scope="session")
 def index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:

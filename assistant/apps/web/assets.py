@@ -193,6 +193,18 @@ HEAD = """
     el.classList.add("is-target");
     el.scrollIntoView({ block: "center" });
     el.focus({ preventScroll: true });
+    marked = { id, at: Date.now() };
+  };
+  // The contents are redrawn after a page load restores the reader's script (繁/简) or documents
+  // change: the clause a link marked is marked again in the new drawing (and, within a few seconds
+  // of following the link, shown again), or the mark would vanish under the reader's eyes.
+  let marked = null;
+  const remark = () => {
+    const el = marked && document.getElementById("clause-" + marked.id);
+    if (!el || el.classList.contains("is-target")) return;
+    for (let p = el.parentElement; p; p = p.parentElement) if (p.tagName === "DETAILS") p.open = true;
+    el.classList.add("is-target");
+    if (Date.now() - marked.at < 10000 && el.offsetParent) el.scrollIntoView({ block: "center" });
   };
   const flash = (button, text, back) => {
     const label = button.querySelector(".label") || button;
@@ -263,7 +275,7 @@ HEAD = """
   new MutationObserver(() => {
     if (queued) return;
     queued = true;
-    requestAnimationFrame(() => { queued = false; reveal(); gradioWords(); window.assistantConvertPage?.(); });
+    requestAnimationFrame(() => { queued = false; reveal(); remark(); gradioWords(); window.assistantConvertPage?.(); });
   }).observe(document.documentElement, { childList: true, subtree: true, characterData: true,
                                          attributes: true, attributeFilter: ["title", "aria-label"] });
   const wanted = new URLSearchParams(location.search).get("clause");
