@@ -86,6 +86,12 @@ from assistant.text import (
 REFUSAL = "指引中沒有找到這個問題的答案。"
 _UNQUOTE = str.maketrans("", "", "“”\"'‘’「」")  # a name compared without its quotation marks
 _QUOTES_ONLY = str.maketrans({"「": "“", "」": "”"})
+
+
+def _heading_names(heading: str) -> list[str]:
+    """The names a normalised heading quotes (「(一)實施“領頭雁”工程」 → 领头雁), unquoted."""
+    return [t.translate(_UNQUOTE) for t in quoted_names(heading.translate(_QUOTES_ONLY))]
+
 # Below this cosine between the question and its closest candidate sentence, nothing in the
 # guidelines is about the question (「火星上有沒有紅十字會的分會?」). Calibrated on evals/dev.jsonl
 # for the default model: answerable questions ≥ 0.874, off-topic ones ≤ 0.863 (evals/README.md).
@@ -700,9 +706,9 @@ class Answerer:
         # (「“領頭雁工程”」).
         bare = q.translate(_UNQUOTE)
         quoted = [t.translate(_UNQUOTE) for t in quoted_names(q)]
-        quoted += sorted({t.translate(_UNQUOTE) for cont in self._containers if cont.doc_id in docs
-                          for t in quoted_names(normalize(cont.heading).translate(_QUOTES_ONLY))
-                          if len(t) >= 3 and t.translate(_UNQUOTE) in bare} - set(quoted))
+        quoted += sorted({t for cont in self._containers if cont.doc_id in docs
+                          for t in _heading_names(normalize(cont.heading)) if len(t) >= 3 and t in bare}
+                         - set(quoted))
         others = [w for w in words if not any(w in t or t in w for t in quoted)]
         others_total = sum(idf(w) for w in others)
 
@@ -724,8 +730,8 @@ class Answerer:
             # document's title has its words, and a heading without it is another list.
             # (A name the heading does not quote is another thing: 「爭做哪幾個“帶頭”」 is not the
             # subsection 「…新農村建設帶頭人隊伍」.)
-            own = [h.translate(_UNQUOTE) for h in quoted_names(heading.translate(_QUOTES_ONLY))]
-            if quoted and not any(t in heading.translate(_UNQUOTE) and any(h in t for h in own) for t in quoted):
+            own, bare_heading = _heading_names(heading), heading.translate(_UNQUOTE)
+            if quoted and not any(t in bare_heading and any(h in t for h in own) for t in quoted):
                 continue
             # Several headings quote it (「一、實施“四項工程”的目的意義…」, 「三、實施“四項工程”的
             # 組織保障」): the question's other words decide (「“四項工程”的組織保障有哪幾條」).

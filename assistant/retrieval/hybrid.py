@@ -35,6 +35,8 @@ from assistant.index.store import ClauseStore, passage, sentence_id
 from assistant.retrieval import segment
 from assistant.text import TRADITIONAL, bigrams, in_script, normalize, script_of
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -168,8 +170,6 @@ class Lexicon:
             return np.zeros(len(self.clauses), dtype=np.float32)
         return self.words.get_scores(words)
 
-
-log = logging.getLogger(__name__)
 
 STATS_FILE = "stats.json"
 LEXICON = "lexicon.json"  # in the index directory: {"key": lexicon_key, "dir": the files' directory}

@@ -167,10 +167,7 @@ HEAD = """
       if (waited < 60000) setTimeout(() => showClause(id, since, turn, opened || onTab), 50);
     };
     const el = document.getElementById("clause-" + id);
-    if (el) {
-      let p = el.parentElement;
-      for (; p; p = p.parentElement) if (p.tagName === "DETAILS") p.open = true;
-    }
+    if (el) unfold(el);
     // The contents are there, the clause is not (after a moment: on load the contents may still be
     // redrawn with documents added since start-up).
     if (!el && document.querySelector("#toc .toc-doc") && waited >= 2000) {
@@ -195,6 +192,9 @@ HEAD = """
     el.focus({ preventScroll: true });
     marked = { id, at: Date.now() };
   };
+  const unfold = (el) => {  // every folded document or section around *el*
+    for (let p = el.parentElement; p; p = p.parentElement) if (p.tagName === "DETAILS") p.open = true;
+  };
   // The contents are redrawn after a page load restores the reader's script (繁/简) or documents
   // change: the clause a link marked is marked again in the new drawing (and, within a few seconds
   // of following the link, shown again), or the mark would vanish under the reader's eyes.
@@ -202,7 +202,7 @@ HEAD = """
   const remark = () => {
     const el = marked && document.getElementById("clause-" + marked.id);
     if (!el || el.classList.contains("is-target")) return;
-    for (let p = el.parentElement; p; p = p.parentElement) if (p.tagName === "DETAILS") p.open = true;
+    unfold(el);
     el.classList.add("is-target");
     if (Date.now() - marked.at < 10000 && el.offsetParent) el.scrollIntoView({ block: "center" });
   };
