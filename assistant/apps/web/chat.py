@@ -202,15 +202,20 @@ def build_chat_tab(demo: "gr.Blocks", live: Any, corpus: "Corpus", feedback_stor
         store = convs.add_turn({**store, "script": script}, question, answer, [])
         chat[-1] = {"role": "assistant", "content": render_answer(answer, script=script)}
         _, menu, md, docx = show(store)
-        yield keep, chat, store, menu, md, docx, script or gr.skip()
+        yield keep, chat, store, menu, md, docx, gr.skip()
         if answer.refused and not answer.citations and not answer.see_also:
             followups = list(EXAMPLES[:3]) if "中文" in answer.answer else []
         else:
             followups = suggest(live.assistant, live.corpus, answer, [*history, question])
+        # The reader's script is set last: a change of 繁/简 redraws the chat from the stored
+        # conversation, and set any earlier that redraw could land after the suggestions and
+        # take them away (a first question in Simplified lost its suggestions so).
         if followups:
             store = convs.set_followups(store, followups)
             chat[-1] = {"role": "assistant", "content": render_answer(answer, script=script, followups=followups)}
-            yield keep, chat, store, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield keep, chat, store, gr.skip(), gr.skip(), gr.skip(), script or gr.skip()
+        elif script:  # (the turn's last update always carries the chat and the store)
+            yield keep, chat, store, gr.skip(), gr.skip(), gr.skip(), script
 
     def load(raw_store: Any):
         store = convs.clean_store(raw_store)
