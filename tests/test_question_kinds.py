@@ -9,7 +9,8 @@ import pytest
 from assistant.answering.collection import asks_collection, describe
 from assistant.answering.outline import asked_count, containers, lead, section_ordinal
 from assistant.answering.question import (
-    DATEISH, asks_list, asks_yesno, content_words, counted_thing, gives_value, scope_conflict, wanted_value,
+    DATEISH, asks_condition, asks_list, asks_yesno, content_words, counted_thing, gives_value, negative_case,
+    scope_conflict, states_negative_condition, wanted_value,
 )
 from assistant.corpus.store import load_corpus
 from assistant.text import normalize
@@ -259,6 +260,35 @@ def test_a_stated_quantity_is_read_either_way() -> None:
 def test_the_deciding_sentence_inherits_its_clauses_subject(assistant_instance, question, answer) -> None:
     got = assistant_instance.ask(question)
     assert not got.refused and answer in got.answer, got.answer
+
+
+@pytest.mark.parametrize("question, condition, negative", [
+    ("考核通不過的人咋處理?", True, True),
+    ("單位一直拖著不報備會有什麼後果?", True, True),
+    ("經費保障不了怎麼辦", True, True),
+    ("村幹部違反紀律了怎麼處理?", True, False),  # a case, but not a negative one
+    ("能不能不參加培訓?", False, False),  # A-not-A asks yes or no; no consequence asked
+    ("培訓時間不少於幾天?", False, False),  # a bound, not a case
+    ("有沒有規定怎麼辦理?", False, False),  # 辦理 is not 怎麼辦
+])
+def test_a_consequence_of_a_negative_case(question: str, condition: bool, negative: bool) -> None:
+    q = normalize(question)
+    assert asks_condition(q) is condition
+    assert negative_case(q) is negative
+
+
+def test_a_condition_stated_negatively() -> None:
+    assert states_negative_condition(normalize("逾期未繳納的,由上級工會責令改正"))
+    assert states_negative_condition(normalize("對不適合從事此項工作的,予以調離"))
+    assert not states_negative_condition(normalize("經考核合格的,可按規定程序擔任"))
+    assert not states_negative_condition(normalize("不得擅自調動其工作"))  # a prohibition, no case
+
+
+def test_a_negative_case_is_answered_by_the_negative_condition(assistant_instance) -> None:
+    # The clause states both cases (「經考核合格,…認可的,可…擔任…;考核不合格的,免去…」);
+    # a question putting the failure in its own words gets the second.
+    got = assistant_instance.ask("村务负责人一年试用下来考核通不过,咋处理?")
+    assert not got.refused and "免去村務負責人職務" in got.answer, got.answer
 
 
 def test_a_choice_and_a_rates_period() -> None:
