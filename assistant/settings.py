@@ -59,7 +59,7 @@ class Settings:
     embed_model: str | None = None  # ASSISTANT_EMBED_MODEL: any sentence-transformers model
     model_cache: Path | None = None  # ASSISTANT_MODEL_CACHE: the materialised e5 folder
     query_backend: str = DEFAULT_QUERY_BACKEND  # ASSISTANT_EMBED_QUERY_BACKEND
-    embed_threads: int = 0  # ASSISTANT_EMBED_THREADS (0: the encoder's default)
+    embed_threads: int = 0  # ASSISTANT_EMBED_THREADS (0: one thread or every core, by measured latency)
     passage_backend: str = DEFAULT_PASSAGE_BACKEND  # ASSISTANT_EMBED_PASSAGE_BACKEND: onnx (all cores) | torch
     index_lock_timeout: float = 3600.0  # ASSISTANT_INDEX_LOCK_TIMEOUT, seconds
     feedback_db: Path = REPO / "data" / "feedback.sqlite"  # ASSISTANT_FEEDBACK_DB

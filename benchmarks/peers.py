@@ -33,7 +33,8 @@ MRR@10. Refusal: peers have no gate, so top-1 score is their confidence and we r
 refusal recall over thresholds that keep false refusals ≤ 5 % of answerable questions — an
 oracle tuned on the set itself, i.e. flattering to the peers; ours reports its real
 ``answer.refused``. p50 latency per question after one warm-up; peers embed questions with
-torch at ``--query-threads`` (1, like ours' ONNX query encoder), ours' query cache is cleared
+torch at ``--query-threads`` (0, the default: torch's own thread count, every core, while ours
+chooses between one thread and every core per question; N pins both to N), ours' query cache is cleared
 before each question; build = chunk + embed + BM25 (ours: ``load_assistant``, which only builds
 ``index/`` when it is empty). ``--out`` defaults to a temp file; pass evals/reports/peers.json to
 refresh the committed one.
@@ -44,6 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import re
 import sys
@@ -334,7 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="first N questions of each set")
     ap.add_argument("--with-extra", action="store_true", help="add shared/corpus-extra/*.md (peers only)")
     ap.add_argument("--only", default=None, help="comma-separated pipelines (default: all + ours)")
-    ap.add_argument("--query-threads", type=int, default=1, help="torch threads while peers embed questions")
+    ap.add_argument("--query-threads", type=int, default=0,
+                    help="threads both pipelines embed questions on (0: each one's default)")
     args = ap.parse_args(argv)
     sets = {p.stem: load_items(p)[: args.limit] for p in args.sets}
     docs = load_documents(CORPUS, EXTRA if args.with_extra else None)
@@ -350,13 +353,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from assistant.index import e5model
 
     encoder = SentenceTransformer(str(e5model.materialise()), device="cpu")
+    if args.query_threads:  # ours on as many threads as the peers
+        os.environ["ASSISTANT_EMBED_THREADS"] = str(args.query_threads)
     for name in wanted:
         t = time.perf_counter()
         pipe: Any = Ours() if name == "ours" else build_peer(name, docs, encoder)
         build_s = time.perf_counter() - t
         print(f"[{name}] built in {build_s:.1f}s", file=sys.stderr, flush=True)
         build_threads = torch.get_num_threads()
-        torch.set_num_threads(args.query_threads)
+        if args.query_threads:
+            torch.set_num_threads(args.query_threads)
         for set_name, items in sets.items():
             results[set_name][name] = {**evaluate(pipe, items), "build_s": build_s}
         torch.set_num_threads(build_threads)
@@ -366,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["run"] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "model": e5model.MODEL_NAME,
         "python": platform.python_version(), "torch_threads": {"build": torch.get_num_threads(),
-        "query": args.query_threads}, "limit": args.limit, "with_extra": args.with_extra,
+        "query": args.query_threads or torch.get_num_threads()}, "limit": args.limit, "with_extra": args.with_extra,
         "ours_corpus": "its own corpus dir (seed guidelines); --with-extra applies to peers only",
         "sets": {s: str(p) for s, p in zip(sets, args.sets)},
     }

@@ -18,9 +18,12 @@ is the figure, every run's ratio is printed beside it.
   (numpy, onnxruntime, chromadb, opencc, bm25s); the ratio against all seven a cold ask imports
   (+ tokenizers, jieba) is printed too.
 * **warm** — ours (``Assistant.ask``, query-embedding cache cleared before each question) and every
-  peer (torch query embedding on 1 thread, as ``peers.py``) answer the dev questions
-  interleaved: question by question, each pipeline in turn. Goal: ours' p50 ≤ 0.5 × the fastest
-  peer's p50.
+  peer answer the dev questions, each on its default threads (ours: one thread or every core,
+  chosen per question by measured latency; the peers: torch's, every core; ``--threads N`` pins
+  both), in blocks of ``--block`` questions (12), each pipeline in turn, the order rotating per
+  block. Question by question (``--block 1``), the thread pool of the pipeline that just ran
+  was still spin-waiting on the cores while the next one encoded. Goal: ours' p50 ≤ 0.5 × the
+  fastest peer's p50.
 * **growth** — ``benchmarks/bench.py``'s synthetic 100k-clause corpus (perturbed real clauses,
   synthetic vectors), written by one process; then a second process does what a web worker
   does — opens the store read-only, assembles the searcher over the 100k clauses, answers dev
@@ -35,6 +38,7 @@ Writes ``--out`` (default ``evals/reports/speed.json``) and prints a table.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -162,45 +166,65 @@ def stage_cold(index: Path, repeats: int) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- warm
-def stage_warm(index: Path, encoder: Any, passes: int, limit: int, threads: int = 1) -> dict[str, Any]:
-    """*threads*: how many threads both pipelines embed questions on (ours: ONNX Runtime's
-    intra-op threads, ``ASSISTANT_EMBED_THREADS``; the peers: torch's), so the pair stays fair."""
+def stage_warm(index: Path, encoder: Any, passes: int, limit: int, threads: int = 0,
+               block: int = 12) -> dict[str, Any]:
+    """*threads*: 0 (default) runs both pipelines as installed — ours choosing per question
+    between one thread and every core by measured latency, the peers on torch's default (every
+    core); N pins both to N threads (ours: ``ASSISTANT_EMBED_THREADS``; the peers: torch's), so
+    the pair stays fair either way."""
     import torch
 
     from assistant.services import load_assistant
 
     items = peers.load_items(REPO / "evals" / "dev.jsonl")
     questions = [it["question"] for it in items][: limit or None]
-    if threads != 1:
+    if threads:
         os.environ["ASSISTANT_EMBED_THREADS"] = str(threads)
+    else:
+        os.environ.pop("ASSISTANT_EMBED_THREADS", None)
     assistant = load_assistant(str(index), progress=False)
     embedder = assistant.searcher.embedder
     pipes = {name: peers.build_peer(name, peers.load_documents(), encoder) for name in peers.PEERS}
     saved_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)  # peers embed questions on as many threads as our ONNX query session
+    if threads:
+        torch.set_num_threads(threads)  # peers embed questions on as many threads as our ONNX query session
     lat: dict[str, list[float]] = {"ours": [], "ours_embed": [], **{n: [] for n in pipes}}
     try:
         for q in questions[:3]:  # warm-up
             assistant.ask(q)
             for p in pipes.values():
                 p.query(q)
+        def ours(q: str) -> None:
+            embedder._cache.clear()  # every question pays its embedding, as the peers' do
+            with bench._Timed(embedder, "encode_queries") as emb:
+                t = time.perf_counter()
+                assistant.ask(q)
+                lat["ours"].append((time.perf_counter() - t) * 1000)
+            lat["ours_embed"].append(emb.ms)  # of which: encoding the question
+
+        def peer(name: str, q: str) -> None:
+            t = time.perf_counter()
+            pipes[name].query(q)
+            lat[name].append((time.perf_counter() - t) * 1000)
+
+        runners = [ours, *(functools.partial(peer, n) for n in pipes)]
         for _ in range(passes):
-            for q in questions:
-                embedder._cache.clear()  # every question pays its embedding, as the peers' do
-                with bench._Timed(embedder, "encode_queries") as emb:
-                    t = time.perf_counter()
-                    assistant.ask(q)
-                    lat["ours"].append((time.perf_counter() - t) * 1000)
-                lat["ours_embed"].append(emb.ms)  # of which: encoding the question
-                for name, p in pipes.items():
-                    t = time.perf_counter()
-                    p.query(q)
-                    lat[name].append((time.perf_counter() - t) * 1000)
+            # Block by block, each pipeline in turn, the order rotating: the pairs share the
+            # machine's load within seconds, and a pipeline's question does not run while the
+            # previous pipeline's thread pool is still spin-waiting on the cores (torch's OpenMP
+            # threads and ONNX Runtime's both spin after a run; question by question, each one's
+            # spinning slowed the other's multi-threaded encoding).
+            for b, start in enumerate(range(0, len(questions), block)):
+                part = questions[start : start + block]
+                for run in runners[b % len(runners):] + runners[: b % len(runners)]:
+                    for q in part:
+                        run(q)
     finally:
         torch.set_num_threads(saved_threads)
     p50 = {k: round(statistics.median(v), 2) for k, v in lat.items()}
     fastest = min(p50[n] for n in pipes)
-    return {"questions": len(questions), "passes": passes, "threads": threads, "p50_ms": p50,
+    return {"questions": len(questions), "passes": passes, "block": block, "threads": threads or "default",
+            "peer_threads": threads or saved_threads, "p50_ms": p50,
             "p95_ms": {k: bench.pct(v, 95) for k, v in lat.items()},
             "fastest_peer_p50_ms": fastest, "ratio": round(p50["ours"] / fastest, 3), "load": bench.loadavg()}
 
@@ -341,8 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="paired repeats of build and cold (default 3)")
     ap.add_argument("--passes", type=int, default=1, help="passes over the dev questions for warm")
     ap.add_argument("--questions", type=int, default=0, help="first N dev questions for warm (0 = all)")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="threads both pipelines embed questions on in warm (default 1, our default)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="threads both pipelines embed questions on in warm (default 0: each "
+                         "pipeline's own default; N pins both to N)")
+    ap.add_argument("--block", type=int, default=12,
+                    help="warm: questions each pipeline answers in turn (1: question by question)")
     ap.add_argument("--size", type=int, default=100_000, help="synthetic clauses for growth")
     ap.add_argument("--growth-questions", type=int, default=40)
     ap.add_argument("--skip", default="", help="comma list of stages to skip: " + ",".join(STAGES))
@@ -386,8 +413,9 @@ def main(argv: list[str] | None = None) -> int:
             print("speed: cold ask against imports …", file=sys.stderr, flush=True)
             rep["cold"] = _guarded(lambda: stage_cold(index, args.repeats))
         if "warm" not in skip:
-            print("speed: warm ask, ours and the peers interleaved …", file=sys.stderr, flush=True)
-            rep["warm"] = _guarded(lambda: stage_warm(index, encoder, args.passes, args.questions, args.threads))
+            print("speed: warm ask, ours and the peers in turn, block by block …", file=sys.stderr, flush=True)
+            rep["warm"] = _guarded(lambda: stage_warm(index, encoder, args.passes, args.questions, args.threads,
+                                                      args.block))
         if "growth" not in skip:
             print(f"speed: growth to {args.size:,} synthetic clauses …", file=sys.stderr, flush=True)
             rep["growth"] = _guarded(lambda: stage_growth(index, args.size, work, args.growth_questions))

@@ -310,3 +310,103 @@ def test_mmap_graph_equals_the_single_file_graph(tmp_path):
     run = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
            for p in (inline, target)]
     assert (run[0] == run[1]).all()
+
+
+# --------------------------------------------------------------------------- (e) question threads
+class _FakeSession:
+    """An ONNX session stand-in whose run takes *cost* ms per call on a fake clock."""
+
+    def __init__(self, clock: list[float], cost: float, name: str, calls: list[str]) -> None:
+        self.clock, self.cost, self.name, self.calls = clock, cost, name, calls
+
+    def run(self, _outputs, _feeds):
+        self.calls.append(self.name)
+        self.clock[0] += self.cost / 1000
+        return [np.zeros((1, 2, 3), np.float32)]
+
+
+def _chooser(one_ms: float, wide_ms: float):
+    clock, calls, opened = [0.0], [], []
+    wide = _FakeSession(clock, wide_ms, "wide", calls)
+
+    def open_wide():
+        opened.append(1)
+        return wide
+
+    chooser = embed._Chooser(open_wide, clock=lambda: clock[0])
+    return chooser, _FakeSession(clock, one_ms, "one", calls), wide, calls, opened
+
+
+def test_a_one_shot_question_never_opens_the_all_core_session():
+    chooser, one, _wide, calls, opened = _chooser(17.0, 12.0)
+    for _ in range(embed.WIDE_AFTER):
+        chooser.run(one, {}, 10)
+    assert calls == ["one"] * embed.WIDE_AFTER and not opened
+
+
+def test_questions_run_where_they_have_been_faster_and_follow_the_load():
+    chooser, one, wide, calls, opened = _chooser(17.0, 12.0)
+    for _ in range(64):
+        chooser.run(one, {}, 10)
+    assert len(opened) == 1  # opened once
+    after = calls[embed.WIDE_AFTER:]
+    # An idle machine: every core wins; the one-thread session is only re-tried now and then.
+    assert after.count("wide") >= 64 - embed.WIDE_AFTER - 64 // embed.EXPLORE_EVERY - 1
+    # Other processes load the cores: the spinning all-core session collapses, and is left.
+    wide.cost = 50.0
+    calls.clear()
+    for _ in range(64):
+        chooser.run(one, {}, 10)
+    assert calls[-32:].count("one") >= 32 - 32 // embed.EXPLORE_EVERY - 1
+    # The load goes away: a re-try notices, and questions return to every core.
+    wide.cost = 12.0
+    calls.clear()
+    for _ in range(2 * embed.EXPLORE_EVERY):
+        chooser.run(one, {}, 10)
+    assert calls[-embed.EXPLORE_EVERY:].count("wide") >= embed.EXPLORE_EVERY - 1
+
+
+def test_a_session_that_cannot_open_leaves_questions_on_one_thread(caplog):
+    clock, calls = [0.0], []
+    tries = []
+
+    def broken():
+        tries.append(1)
+        raise MemoryError("no room for a second session")
+
+    chooser = embed._Chooser(broken, clock=lambda: clock[0])
+    one = _FakeSession(clock, 17.0, "one", calls)
+    for _ in range(10):
+        chooser.run(one, {}, 10)
+    assert calls == ["one"] * 10 and tries == [1]  # tried once, warned once
+    assert "one thread" in caplog.text
+
+
+def test_a_question_encoded_while_another_is_runs_on_one_thread():
+    chooser, one, wide, calls, _opened = _chooser(17.0, 12.0)
+    for _ in range(8):
+        chooser.run(one, {}, 10)
+    inner: list[str] = []
+
+    class Reentrant(_FakeSession):  # a second question arrives while the first is encoding
+        def run(self, outputs, feeds):
+            if not inner:
+                inner.append("x")
+                chooser.run(one, {}, 10)
+            return super().run(outputs, feeds)
+
+    chooser._wide = Reentrant(wide.clock, 12.0, "wide", calls)
+    chooser._cost = {"one": 1.7, "wide": 1.2}
+    chooser._count = 10  # past the first questions, not a re-try's turn
+    calls.clear()
+    chooser.run(one, {}, 10)
+    assert calls == ["one", "wide"]  # the inner question ran on one thread, the outer on all
+
+
+def test_the_all_core_session_gives_the_one_thread_vectors(embedder):
+    enc = embedder._onnx
+    ids, mask = enc._tokenize([enc.prefix + q for q in QUESTIONS])
+    feeds = {"input_ids": ids, "attention_mask": mask}
+    one = enc.session.run(None, feeds)[0]
+    wide = embed._session(enc.path, 2).run(None, feeds)[0]
+    np.testing.assert_allclose(wide, one, atol=1e-5)

@@ -37,7 +37,9 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +70,8 @@ INLINE_FP32 = "model.onnx"  # the earlier single-file fp32 export: converted, no
 INLINE_INT8 = "model_qint8.onnx"  # the earlier single-file int8 graph: converted, not re-quantised
 EXTERNAL_ALIGN = 1 << 16  # ORT maps an external initializer only at an allocation-granularity offset
 DEFAULT_QUERY_THREADS = 1  # see OnnxQueryEncoder
+WIDE_AFTER = 3  # questions a process encodes before it opens the all-core question session
+EXPLORE_EVERY = 16  # one question in this many runs the session the latencies did not pick
 PASSAGE_TOKEN_BUDGET = 8192  # padded tokens per passage batch (attention memory grows with L^2)
 PASSAGE_MAX_BATCH = 64
 QUERY_CACHE_SIZE = 4096  # questions repeat (UI retries, eval reruns); 4096 x 1.5 KB = 6 MB
@@ -334,13 +338,19 @@ class OnnxQueryEncoder:
         if self.query_pieces is None:
             self.query_pieces = self._save_pieces()
         self.pad_id = self.query_pieces.pad if self.query_pieces is not None else self._pad_id(self.tokenizer)
-        # One thread by default: on an idle 2-core box 2 threads are only ~3-5 ms faster (8-11 vs
-        # 13 ms), but when other processes load the cores ORT's spin-waiting threads collapse
-        # (47-70 vs 19-35 ms measured). ASSISTANT_EMBED_THREADS=2 for a dedicated machine.
+        # One thread to start with. On an idle 2-core box two threads encode a question in
+        # ~12 ms instead of ~17.5 ms, but when other processes load the cores ORT's spin-waiting
+        # threads collapse (47-70 vs 19-35 ms measured). So unless ASSISTANT_EMBED_THREADS fixes
+        # the count, a process that keeps asking (a server, an eval; not a one-shot `ask`) also
+        # opens an all-core session and runs each question on whichever session has been faster
+        # lately (:class:`_Chooser`); the vectors are the same (0 of 702 development answers,
+        # citations, ranks or confidences differ between one and two threads).
         self.path = Path(onnx_path or export_onnx(model_dir, variant))
         if onnx_path is None and variant == "onnx":  # fp32: the attention-fused copy (~1e-7 apart)
             self.path = query_graph(self.path, self.pad_id)
         self.session = _session(self.path, threads or DEFAULT_QUERY_THREADS)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        self._chooser = _Chooser(lambda: _session(self.path, cores)) if threads is None and cores > 1 else None
         self._passage_session = None
         self._passage_lock = threading.Lock()
 
@@ -396,7 +406,11 @@ class OnnxQueryEncoder:
         out = []
         for i in range(0, len(texts), batch_size):
             ids, mask = self._tokenize([self.prefix + t for t in texts[i : i + batch_size]])
-            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if self._chooser is None:
+                hidden = self.session.run(None, feeds)[0]
+            else:
+                hidden = self._chooser.run(self.session, feeds, int(mask.sum()))
             out.append(_mean_pool_normalise(hidden, mask))
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
@@ -442,6 +456,69 @@ class OnnxQueryEncoder:
             start = end
         by_text = dict(zip(unique, vectors))
         return np.stack([by_text[t] for t in texts]).astype(np.float32, copy=False)
+
+
+class _Chooser:
+    """Runs a question on the one-thread session or on an all-core one, whichever has encoded
+    faster lately (an exponential average of milliseconds per token, so long and short questions
+    compare). The all-core session is opened once WIDE_AFTER questions have been encoded, is used
+    only while no other question is being encoded in this process (two at once would share the
+    cores anyway), and one question in EXPLORE_EVERY re-tries the session not chosen, its latency
+    replacing the old estimate, so a change of load on the machine is noticed both ways."""
+
+    ALPHA = 0.2  # weight of the newest latency in the average
+
+    def __init__(self, open_wide: Callable[[], Any], clock: Callable[[], float] = time.perf_counter) -> None:
+        self._open_wide = open_wide
+        self._clock = clock
+        self._wide: Any = None
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._count = 0
+        self._cost: dict[str, float] = {}  # session → ms per token, averaged
+        self._cannot_open = False
+
+    def _pick(self) -> tuple[str, bool]:
+        """(session to run on, whether it is a re-try of the one not chosen)."""
+        with self._lock:
+            self._count += 1
+            self._busy += 1
+            if self._busy > 1 or self._count <= WIDE_AFTER:
+                return "one", False
+            if self._wide is None:
+                return ("one" if self._cannot_open else "open"), False
+            if len(self._cost) < 2:  # not tried yet
+                return ("wide" if "wide" not in self._cost else "one"), False
+            best = min(self._cost, key=self._cost.__getitem__)
+            if self._count % EXPLORE_EVERY == 0:
+                return ("one" if best == "wide" else "wide"), True
+            return best, False
+
+    def run(self, one: Any, feeds: dict[str, np.ndarray], tokens: int) -> np.ndarray:
+        which, retry = self._pick()
+        try:
+            if which == "open":
+                try:
+                    wide = self._open_wide()  # outside the lock: ~0.1 s, other questions go on
+                except Exception as exc:  # noqa: BLE001 - a speed-up only: one thread serves on
+                    log.warning("question encoding stays on one thread (%s)", exc)
+                    self._cannot_open, wide = True, None
+                with self._lock:
+                    self._wide = self._wide or wide
+                which = "wide" if self._wide is not None else "one"
+            session = self._wide if which == "wide" else one
+            t0 = self._clock()
+            hidden = session.run(None, feeds)[0]
+            cost = (self._clock() - t0) * 1000 / max(tokens, 1)
+            with self._lock:
+                # A re-try's latency replaces the old estimate (which may date from another load);
+                # the chosen session's is averaged, one slow question does not flip the choice.
+                old = self._cost.get(which)
+                self._cost[which] = cost if old is None or retry else (1 - self.ALPHA) * old + self.ALPHA * cost
+            return hidden
+        finally:
+            with self._lock:
+                self._busy -= 1
 
 
 # --------------------------------------------------------------------------- the embedder
