@@ -270,6 +270,22 @@ def refusal_reason(support: Support, question: str) -> str:
     return "指引中沒有與這個問題相符的內容。"
 
 
+class _TermWeights:
+    """A question's terms with their IDF under one source's statistics, and the total: the
+    share of them a text holds, summed in the same order as :meth:`Answerer._weighted`."""
+
+    __slots__ = ("terms", "idf", "total")
+
+    def __init__(self, terms: set[str], stats: Stats) -> None:
+        idf = stats.idf
+        self.terms, self.idf = terms, {t: idf(t) for t in terms}
+        self.total = sum(idf(t) for t in terms)
+
+    def share(self, have: set[str]) -> float:
+        idf = self.idf
+        return sum(idf[t] for t in self.terms & have) / self.total if self.total else 0.0
+
+
 class Answerer:
     """Picks the clause, sentence and span that answer a question, or refuses."""
 
@@ -308,6 +324,15 @@ class Answerer:
     def evidence(self, question: str, hits: Sequence[Hit], asked: str | None = None) -> list[Evidence]:
         """Each hit's best sentence and scores, best first. *asked* (a follow-up as typed) decides
         the kind of value wanted; *question* (with the question before it) is what is matched."""
+        # The IDF of the question's terms under each source's statistics, looked up once per
+        # question rather than once per sentence (the answer step's hottest loop).
+        memo: dict[tuple[int, int], _TermWeights] = {}
+
+        def weighted(terms: set[str], have: set[str], stats: Stats) -> float:
+            if (tw := memo.get((id(terms), id(stats)))) is None:
+                tw = memo[(id(terms), id(stats))] = _TermWeights(terms, stats)
+            return tw.share(have)
+
         q = normalize(question)
         q_terms = set(bigrams(content(question)))
         # What the question sets aside (「除了市財政的專項經費,…還能從哪裡」) must not pull the
@@ -331,7 +356,7 @@ class Answerer:
             # Coverage counts the clause as searched: with its headings and document context.
             searched = self.searcher.lexicon.texts.get(hit.clause.id, norm)
             stats = self.searcher.lexicon.scope(hit.clause)
-            coverage = self._weighted(q_terms, bigram_set(searched), stats)
+            coverage = weighted(q_terms, bigram_set(searched), stats)
             cands = [(a, b, next(sims)) for a, b in spans[hit.clause.id]]
             terms, names = s_terms, quoted
             if hit.clause.is_record:
@@ -357,13 +382,13 @@ class Answerer:
                 if hit.clause.is_record:  # a record line also answers to its field's words
                     s_norm += " " + normalize(record_field_words(s_norm))
                 have = bigram_set(s_norm)
-                score = self._weighted(terms, have, stats)
+                score = weighted(terms, have, stats)
                 if not hit.clause.is_record and start > cands[0][0]:
                     # Later sentences leave out the subject the first one states (「鄉鎮紀委書記
                     # 一般應任滿一屆。任滿10年的必須交流。」): it counts for them, at a discount
                     # (a later sentence may turn to another subject: 「地方各級機關…」).
                     first = bigram_set(norm[cands[0][0]:cands[0][1]]) - have
-                    score += self.INHERITED * self._weighted(terms, first, stats)
+                    score += self.INHERITED * weighted(terms, first, stats)
                 # A quoted name (「“四考”」) is matched as a whole, quotes included, so the
                 # sentence that defines it beats one that mentions 「三推四考一確定」.
                 if any(f"“{t}”" in s_norm for t in names):

@@ -194,11 +194,18 @@ def jieba_():
 
 def content_words(question: str) -> list[str]:
     """Segmented content words (two or more CJK characters) of the normalised question."""
-    return [
+    return list(_content_words(question))
+
+
+@lru_cache(maxsize=4096)
+def _content_words(question: str) -> tuple[str, ...]:
+    # Memoised: the answer step asks for the same question's words several times (the gate,
+    # the outline, the document names), and jieba's cut is the costliest part of it.
+    return tuple(
         w
         for w in jieba_().lcut(content(question))
         if len(w) >= 2 and w not in STOPWORDS and _CJK_WORD.search(w) and not _COUNT_WORD.fullmatch(w)
-    ]
+    )
 
 
 _CJK_WORD = re.compile(r"[\u4e00-\u9fff]")
