@@ -178,6 +178,10 @@ def test_how_a_date_or_rate_is_asked() -> None:
 
     assert counted_thing(normalize("單位多少天內得給我批")) == ""  # a duration, not a thing
     assert counted_thing(normalize("每年能拿多少獎金")) == "奖金"
+    assert counted_thing(normalize("每年能拿幾份獎金")) == "奖金"  # how many: counted
+    # Which ones: the members are asked, and a text lists them without naming their kind.
+    assert counted_thing(normalize("每年要開哪幾次會議")) == ""
+    assert counted_thing(normalize("黨員要具備哪幾種素質")) == ""
 
 
 @pytest.mark.parametrize("run, n", [
@@ -331,4 +335,8 @@ def test_the_values_laws_give(question: str, text: str) -> None:
 def test_a_ratio_is_not_a_thing_counted() -> None:
     assert counted_thing(normalize("按多少比例撥付")) == ""
     assert counted_thing(normalize("每年能拿多少獎金")) == "奖金"
+    assert counted_thing(normalize("每年能拿幾份獎金")) == "奖金"  # how many: counted
+    # Which ones: the members are asked, and a text lists them without naming their kind.
+    assert counted_thing(normalize("每年要開哪幾次會議")) == ""
+    assert counted_thing(normalize("黨員要具備哪幾種素質")) == ""
     assert "一届" not in content_words(normalize("基層工會委員會一屆幹幾年"))

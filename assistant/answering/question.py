@@ -126,7 +126,9 @@ _ASKS_UNIT = [
     ("times", re.compile(r"(?:几|多少)次")),
 ]
 # 「每年能拿多少獎金?」: what is counted follows the interrogative and an optional measure word.
-_ASKED_THING = re.compile(r"(?:多少|几)([\u4e00-\u9fff]{1,7})")
+# Not after 哪 (「按哪幾個步驟」, 「哪幾個特性」): the members of a set are asked, and a text lists
+# them without naming the kind (「一是…二是…」), so the kind's word is no thing to be counted.
+_ASKED_THING = re.compile(r"(?:多少|(?<!哪)几)([\u4e00-\u9fff]{1,7})")
 _MEASURE_CHARS = "个名位项条类份次大"
 _RATIO_WORDS = ("比例", "比率", "百分比", "比重", "倍")
 _TIME_UNITS = "天日年月周岁"
