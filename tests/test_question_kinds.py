@@ -68,6 +68,8 @@ def test_a_named_unit_of_time_must_be_answered_in_that_unit() -> None:
     ("從哪一級開始建立", False), ("是哪一年建立的", False), ("由哪個部門負責", False),
     # one value for each of several things: every value is wanted
     ("鄉鎮干部和村干部每年各培訓多少天", True), ("兩類經費各是多少", True), ("各級紅十字會有幾個", False),
+    # 都 gathers several things: all of them are asked
+    ("村幹部的補貼都有啥", True), ("考核的內容都是什麼", True), ("這個補貼是什麼", False),
 ])
 def test_list_questions(question: str, listing: bool) -> None:
     assert asks_list(normalize(question)) == listing

@@ -75,6 +75,8 @@ _KINDS = "|".join(_KIND_NAMES)
 _ASKS_WHO = re.compile(rf"谁|(?:哪个|什么)(?:{_KINDS})|哪一?级|由谁")
 _ASKS_LIST = re.compile(
     r"哪些|包括|包含|有哪|什么内容|几个方面|分别|内容是|指什么|是指|"
+    # 「…的紀律都有啥?」「都是什麼」: 都 gathers several things — all of them are asked.
+    r"都(?:有|是|包括|要|要求)?(?:什么|啥)|"
     # 「…各多少天」「各是多少」: one value for each of several things — all of them.
     # (「各級」「各地」 are determiners, not 「each」.)
     r"各(?![级地类种项部单])[^,,。??]{0,4}?(?:多少|几)|"
