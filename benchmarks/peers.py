@@ -353,8 +353,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from assistant.index import e5model
 
     encoder = SentenceTransformer(str(e5model.materialise()), device="cpu")
-    if args.query_threads:  # ours on as many threads as the peers
+    # Ours on as many threads as the peers, or on its default when they are on theirs.
+    if args.query_threads:
         os.environ["ASSISTANT_EMBED_THREADS"] = str(args.query_threads)
+    else:
+        os.environ.pop("ASSISTANT_EMBED_THREADS", None)
     for name in wanted:
         t = time.perf_counter()
         pipe: Any = Ours() if name == "ours" else build_peer(name, docs, encoder)

@@ -178,11 +178,18 @@ def stage_warm(index: Path, encoder: Any, passes: int, limit: int, threads: int 
 
     items = peers.load_items(REPO / "evals" / "dev.jsonl")
     questions = [it["question"] for it in items][: limit or None]
+    saved_env = os.environ.get("ASSISTANT_EMBED_THREADS")
     if threads:
         os.environ["ASSISTANT_EMBED_THREADS"] = str(threads)
-    else:
+    else:  # our default, whatever the shell says (the peers get theirs)
         os.environ.pop("ASSISTANT_EMBED_THREADS", None)
-    assistant = load_assistant(str(index), progress=False)
+    try:
+        assistant = load_assistant(str(index), progress=False)
+    finally:  # read at load; later stages' processes inherit the caller's setting
+        if saved_env is None:
+            os.environ.pop("ASSISTANT_EMBED_THREADS", None)
+        else:
+            os.environ["ASSISTANT_EMBED_THREADS"] = saved_env
     embedder = assistant.searcher.embedder
     pipes = {name: peers.build_peer(name, peers.load_documents(), encoder) for name in peers.PEERS}
     saved_threads = torch.get_num_threads()
@@ -377,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index", type=Path, help="with --skip build: an index already built from this corpus")
     ap.add_argument("--growth-worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.block < 1:
+        ap.error("--block must be at least 1")
     if args.growth_worker:
         kind, spec = args.growth_worker
         res = (growth_build if kind == "build" else growth_serve)(json.loads(spec))

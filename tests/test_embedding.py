@@ -401,6 +401,23 @@ def test_a_question_encoded_while_another_is_runs_on_one_thread():
     calls.clear()
     chooser.run(one, {}, 10)
     assert calls == ["one", "wide"]  # the inner question ran on one thread, the outer on all
+    assert chooser._cost == {"one": 1.7, "wide": 1.2}  # neither was timed: they shared the cores
+
+
+def test_a_new_sessions_first_slow_run_is_not_its_measure():
+    chooser, one, wide, calls, opened = _chooser(17.0, 12.0)
+    first = []
+
+    class Cold(_FakeSession):
+        def run(self, outputs, feeds):
+            self.cost = 500.0 if not first else 12.0  # loading on first use
+            first.append(1)
+            return super().run(outputs, feeds)
+
+    chooser._open_wide = lambda: Cold(wide.clock, 12.0, "wide", calls)
+    for _ in range(embed.WIDE_AFTER + 3):
+        chooser.run(one, {}, 10)
+    assert calls[embed.WIDE_AFTER:] == ["wide"] * 3
 
 
 def test_the_all_core_session_gives_the_one_thread_vectors(embedder):

@@ -276,6 +276,10 @@ def test_the_deciding_sentence_inherits_its_clauses_subject(assistant_instance, 
     ("能不能不參加培訓?", False, False),  # A-not-A asks yes or no; no consequence asked
     ("培訓時間不少於幾天?", False, False),  # a bound, not a case
     ("有沒有規定怎麼辦理?", False, False),  # 辦理 is not 怎麼辦
+    ("補辦證件要怎麼辦證?", False, False),
+    ("結果是不合格的會怎樣?", True, True),  # 是 before a real negation
+    ("去不去都行嗎,要是不去怎麼辦?", True, True),
+    ("去不去都行,怎麼辦?", True, False),  # A-not-A only
 ])
 def test_a_consequence_of_a_negative_case(question: str, condition: bool, negative: bool) -> None:
     q = normalize(question)

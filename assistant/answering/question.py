@@ -234,14 +234,30 @@ _STATES_CONDITION = re.compile(r"的[,,]|如果|若|凡|一旦|时[,,]|情形之
 # 「…考核沒過關會怎麼樣?」「財政拿不出來怎麼辦?」: what follows from a case is asked, and the
 # sentence stating that case as a condition (「考核不合格的,免去…」) is what answers it.
 _ASKS_CONSEQUENCE = re.compile(
-    r"(?:怎么|咋)办(?![理法事公])|(?:怎么|如何|咋)(?:处理|处置)|会(?:怎么|咋)样|会怎样|(?:什么|哪些)后果"
+    # 怎麼辦 closing its clause (not 「怎麼辦理」, 「怎麼辦證」)
+    r"(?:怎么|咋)办(?=[呢啊吧呀]?(?:[??,,。!!]|$))|(?:怎么|如何|咋)(?:处理|处置)|会(?:怎么|咋)样|会怎样|"
+    r"(?:什么|哪些)后果"
 )
-# A case the question states negatively (「沒過關」, 「拿不出來」, 「幹不了」) — not an A-not-A
-# interrogative (能不能, 有沒有, 要不要) nor a bound (不少於, 不超過, 不得).
-_NEGATIVE_CASE = re.compile(r"(?<![能要是可会有用该行需算])(?:不|没|未|无法)(?![少超低高多得])")
+# A negation in a question: 「沒過關」, 「拿不出來」, 「幹不了」, 「是不合格的」.
+_NEGATION = re.compile(r"不|没|未|无法")
+# Not a negation: a bound (不少於, 不超過, 不得), or the 不 of an A-not-A interrogative
+# (能不能, 有沒有, 去不去: the same character on both sides).
+_BOUND = "少超低高多得"
 # A condition stated negatively: a negation inside the 的-phrase (「考核不合格的,」, 「對不適合
 # 從事鄉鎮紀檢工作的,」, 「逾期未繳納的,」).
-_NEGATIVE_CONDITION = re.compile(r"(?:不|未|没有|无)[^,,;;。:]{0,20}的[,,]")
+_NEGATIVE_CONDITION = re.compile(r"(?:不|未|没有|没|无)[^,,;;。:]{0,20}的[,,]")
+
+
+def _negated(text: str) -> bool:
+    for m in _NEGATION.finditer(text):
+        i, j = m.start(), m.end()
+        after = text[j : j + 1]
+        if after and after in _BOUND:
+            continue
+        if i > 0 and after and text[i - 1] == after:  # A-not-A
+            continue
+        return True
+    return False
 
 
 def asks_condition(normalized_question: str) -> bool:
@@ -253,8 +269,7 @@ def asks_condition(normalized_question: str) -> bool:
 def negative_case(normalized_question: str) -> bool:
     """Whether a consequence is asked of a case the question states negatively
     (「考核沒過關的會怎麼處理?」)."""
-    return bool(_ASKS_CONSEQUENCE.search(normalized_question)
-                and _NEGATIVE_CASE.search(content(normalized_question)))
+    return bool(_ASKS_CONSEQUENCE.search(normalized_question)) and _negated(content(normalized_question))
 
 
 def states_negative_condition(normalized_sentence: str) -> bool:

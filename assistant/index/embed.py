@@ -460,10 +460,11 @@ class OnnxQueryEncoder:
 
 class _Chooser:
     """Runs a question on the one-thread session or on an all-core one, whichever has encoded
-    faster lately (an exponential average of milliseconds per token, so long and short questions
-    compare). The all-core session is opened once WIDE_AFTER questions have been encoded, is used
-    only while no other question is being encoded in this process (two at once would share the
-    cores anyway), and one question in EXPLORE_EVERY re-tries the session not chosen, its latency
+    faster lately (an exponential average of milliseconds per token: a rough normalisation, the
+    questions being short and alike). The all-core session is opened once WIDE_AFTER questions
+    have been encoded; a question that arrives while another is being encoded in this process
+    runs on one thread (two at once would share the cores anyway), and only questions encoded
+    alone are timed. One question in EXPLORE_EVERY re-tries the session not chosen, its latency
     replacing the old estimate, so a change of load on the machine is noticed both ways."""
 
     ALPHA = 0.2  # weight of the newest latency in the average
@@ -478,24 +479,26 @@ class _Chooser:
         self._cost: dict[str, float] = {}  # session → ms per token, averaged
         self._cannot_open = False
 
-    def _pick(self) -> tuple[str, bool]:
-        """(session to run on, whether it is a re-try of the one not chosen)."""
+    def _pick(self) -> tuple[str, bool, int | None]:
+        """(session to run on, whether it is a re-try of the one not chosen, this question's
+        number if it is the only one being encoded, else None)."""
         with self._lock:
             self._count += 1
             self._busy += 1
-            if self._busy > 1 or self._count <= WIDE_AFTER:
-                return "one", False
+            alone = self._count if self._busy == 1 else None
+            if alone is None or self._count <= WIDE_AFTER:
+                return "one", False, alone
             if self._wide is None:
-                return ("one" if self._cannot_open else "open"), False
+                return ("one" if self._cannot_open else "open"), False, alone
             if len(self._cost) < 2:  # not tried yet
-                return ("wide" if "wide" not in self._cost else "one"), False
+                return ("wide" if "wide" not in self._cost else "one"), False, alone
             best = min(self._cost, key=self._cost.__getitem__)
             if self._count % EXPLORE_EVERY == 0:
-                return ("one" if best == "wide" else "wide"), True
-            return best, False
+                return ("one" if best == "wide" else "wide"), True, alone
+            return best, False, alone
 
     def run(self, one: Any, feeds: dict[str, np.ndarray], tokens: int) -> np.ndarray:
-        which, retry = self._pick()
+        which, retry, timed = self._pick()
         try:
             if which == "open":
                 try:
@@ -506,15 +509,18 @@ class _Chooser:
                 with self._lock:
                     self._wide = self._wide or wide
                 which = "wide" if self._wide is not None else "one"
+                timed = None  # a new session's first run is slow: it would be judged on it
             session = self._wide if which == "wide" else one
             t0 = self._clock()
             hidden = session.run(None, feeds)[0]
             cost = (self._clock() - t0) * 1000 / max(tokens, 1)
             with self._lock:
-                # A re-try's latency replaces the old estimate (which may date from another load);
-                # the chosen session's is averaged, one slow question does not flip the choice.
-                old = self._cost.get(which)
-                self._cost[which] = cost if old is None or retry else (1 - self.ALPHA) * old + self.ALPHA * cost
+                # Timed only if no other question was encoded meanwhile (it shared the cores).
+                # A re-try's latency replaces the old estimate (which may date from another
+                # load); the chosen session's is averaged: one slow question does not flip it.
+                if timed is not None and timed == self._count:
+                    old = self._cost.get(which)
+                    self._cost[which] = cost if old is None or retry else (1 - self.ALPHA) * old + self.ALPHA * cost
             return hidden
         finally:
             with self._lock:
