@@ -272,7 +272,8 @@ def refusal_reason(support: Support, question: str) -> str:
 
 class _TermWeights:
     """A question's terms with their IDF under one source's statistics, and the total: the
-    share of them a text holds, summed in the same order as :meth:`Answerer._weighted`."""
+    IDF-weighted share of them a text holds. Built once per question and source where many
+    texts are weighed (:meth:`Answerer.evidence`)."""
 
     __slots__ = ("terms", "idf", "total")
 
@@ -317,9 +318,7 @@ class Answerer:
     @staticmethod
     def _weighted(terms: set[str], have: set[str], stats: Stats) -> float:
         """IDF-weighted share of *terms* found in *have*, with the clause's own statistics."""
-        idf = stats.idf
-        total = sum(idf(t) for t in terms)
-        return sum(idf(t) for t in terms & have) / total if total else 0.0
+        return _TermWeights(terms, stats).share(have)
 
     def evidence(self, question: str, hits: Sequence[Hit], asked: str | None = None) -> list[Evidence]:
         """Each hit's best sentence and scores, best first. *asked* (a follow-up as typed) decides
