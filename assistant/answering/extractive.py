@@ -345,7 +345,9 @@ class Answerer:
         negated = negations(question)
         # A quantity the question states, when it asks for none (「滿10年要不要交流」).
         stated = stated_quantities(q) if typed is None else set()
-        spans = {h.clause.id: answer_sentences(h.clause.text) for h in hits}
+        # A record is one field per line: its first line (「標題:…」) is a field, not a heading.
+        spans = {h.clause.id: sentences(h.clause.text) if h.clause.is_record else answer_sentences(h.clause.text)
+                 for h in hits}
         flat = [(h.clause.id, h.clause.text[a:b]) for h in hits for a, b in spans[h.clause.id]]
         sims = iter(self.searcher.sentence_similarity(question, flat))
         out = []
