@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering.collection import asks_collection, describe
+from assistant.answering.collection import asks_collection, asks_which_document, describe, without_which
 from assistant.answering.outline import asked_count, containers, lead, section_ordinal
 from assistant.answering.question import (
     DATEISH, asks_condition, asks_list, asks_yesno, content_words, counted_thing, gives_value, negative_case,
@@ -130,6 +130,23 @@ def test_outline_lists_what_the_structure_states() -> None:
 ])
 def test_questions_about_the_collection(question: str, collection: bool) -> None:
     assert asks_collection(normalize(question)) == collection
+
+
+@pytest.mark.parametrize("question, which", [
+    ("哪份文件是發給學校的?", True), ("關於紀檢的是哪一篇?", True), ("有沒有專門講村干部報酬的文件?", True),
+    ("落款日期最晚的是哪份?", True), ("哪個文件講了大學生村官?", True),
+    # One document given already: a document it cites, or a part of it, is asked.
+    ("云和縣這個意見是為了貫徹省委哪個文件?", False), ("根據哪個文件制定的?", False),
+    ("村干部要交哪份材料?", False), ("這份文件的第三部分講什麼?", False), ("哪部分講了經費?", False),
+])
+def test_questions_asking_which_document(question: str, which: bool) -> None:
+    assert asks_which_document(normalize(question)) == which
+
+
+def test_the_words_asking_which_document_do_not_pick_it() -> None:
+    # 「一篇」 of 「哪一篇」 would name 「第一篇」; what is left is what the document is picked by.
+    assert "一篇" not in without_which(normalize("關於紀檢的是哪一篇?"))
+    assert "纪检组织建设" in without_which(normalize("有沒有專門講紀檢組織建設的文件?"))
 
 
 def test_the_collection_is_described_from_metadata() -> None:

@@ -100,6 +100,11 @@ def test_documents_are_named_by_their_place_in_the_collection(corpus) -> None:
     ("云和縣那份文件的發文機關是哪個黨委?", "中共云和縣委"),
     ("第一篇文件印發了幾份?", "55份"),
     ("三河市那個意見是哪天發的?", None),  # no date in its record: refused, not the title
+    # A record's first line is a field too: the title (it used to be skipped as a heading).
+    ("云和縣委那份文件的標題是什麼?", "關于進一步加強農村基層組織建設的意見"),
+    ("群團那個文件全稱叫什麼?", "關于進一步加強群團組織建設工作的意見"),
+    # A word no guideline uses that shortens a document's name (紅會) names it.
+    ("紅會那個文件的主題詞是什麼?", "組織建設 意見"),
 ])
 def test_document_facts_answer_from_the_asked_field(assistant_instance, question: str, answer: str | None) -> None:
     got = assistant_instance.ask(question)
@@ -152,3 +157,18 @@ def test_list_run_keeps_an_introduction_that_ends_in_a_colon() -> None:
 
 def test_list_run_of_a_span_that_is_not_a_sentence_is_unchanged() -> None:
     assert list_run("甲;乙。", (0, 1)) == (0, 1)
+
+
+@pytest.mark.parametrize("question, answer", [
+    ("落款日期最晚的是哪份文件?", "中共云和縣委"),  # the documents' dates decide
+    ("有沒有專門講紀檢組織建設的文件?", "關于加強鄉鎮紀檢組織建設的指導意見"),  # one title holds 紀檢
+    ("哪份文件講到了大學生村官?", "“四項工程”"),  # the best clause's document, with its line
+    ("哪一篇文件講了退休金?", None),  # nothing near: refused, not 「第一篇」
+])
+def test_which_document_is_named(assistant_instance, question: str, answer: str | None) -> None:
+    got = assistant_instance.ask(question)
+    if answer is None:
+        assert got.refused, got.answer
+    else:
+        assert not got.refused and got.answer.startswith("《") and answer in got.answer, (question, got.answer)
+        assert got.citations

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from assistant.corpus.records import Document
 
-__all__ = ["asks_collection", "describe"]
+__all__ = ["asks_collection", "asks_which_document", "describe", "identify", "without_which"]
 
 # The documents as a set: how many, which, each one's issuer — matched on the normalised
 # (Simplified) question. A question naming one document (「紅十字會那份文件的文號」) is not one.
@@ -24,6 +24,40 @@ _COLLECTION = re.compile(
 )
 
 
+# One document picked out of the set by what it says or is (「哪份文件是發給學校的?」, 「關於紀檢的
+#是哪一篇?」, 「有沒有專門講紀檢組織建設的文件?」): the answer names the document. 「哪部」 only with a
+# document noun (「哪部分」 is a part of one).
+_WHICH = re.compile(
+    rf"哪一?(?:份|篇)(?:{_DOCS}|是|里|中|讲|说|提|规定|[?？]|$)|哪一?(?:个|部){_DOCS}|"
+    rf"(?:有没有|有无)[^，,。?？]{{0,14}}{_DOCS}"
+)
+
+
+_WHICH_WORDS = re.compile(r"哪一?(?:份|篇|个|部)|有没有|有无|文件|文档")
+
+
+# A question that already points at its document (「云和縣這個意見是為了貫徹省委哪個文件?」) asks
+# about a document it cites, not which of the set; so does 「根據/貫徹哪個文件」.
+_GIVEN = re.compile(r"[这那](?:个|份|篇|部)(?:文件|指引|意见|文档)|(?:贯彻|落实|依据|根据|按照|执行)[^，,。?？]{0,4}哪")
+
+
+def asks_which_document(normalized_question: str) -> bool:
+    """Does the question ask which one of the documents (rather than what one of them says)?"""
+    return bool(_WHICH.search(normalized_question)) and not _GIVEN.search(normalized_question)
+
+
+def without_which(normalized_question: str) -> str:
+    """The question without its 「哪一篇」: what the document is picked by (「一篇」 would otherwise
+    read as 「第一篇」, a name of the first document, and as a word the clause lacks)."""
+    return _WHICH_WORDS.sub(" ", normalized_question)
+
+
+def identify(doc: Document) -> str:
+    """A document as an answer names it: 《title》(issuer, date, 文號 — what is known)."""
+    known = [x for x in (doc.issuer, doc.date, doc.doc_number, doc.status) if x]
+    return f"《{doc.title}》" + (f"({','.join(known)})" if known else "")
+
+
 def asks_collection(normalized_question: str) -> bool:
     """Does the question ask about the set of documents rather than what one of them says?"""
     return bool(_COLLECTION.search(normalized_question))
@@ -32,8 +66,5 @@ def asks_collection(normalized_question: str) -> bool:
 def describe(documents: Sequence[Document]) -> str:
     """How many documents, then one line per document: 《title》, issuer, date, 文號 and status
     (what is known), in corpus order."""
-    lines = []
-    for d in documents:
-        known = [x for x in (d.issuer, d.date, d.doc_number, d.status) if x]
-        lines.append(f"《{d.title}》" + (f"({','.join(known)})" if known else ""))
+    lines = [identify(d) for d in documents]
     return f"共{len(lines)}份文件:" + ";".join(lines)
