@@ -103,6 +103,10 @@ def test_documents_are_named_by_their_place_in_the_collection(corpus) -> None:
     # A record's first line is a field too: the title (it used to be skipped as a heading).
     ("云和縣委那份文件的標題是什麼?", "關于進一步加強農村基層組織建設的意見"),
     ("群團那個文件全稱叫什麼?", "關于進一步加強群團組織建設工作的意見"),
+    # A field the document does not print (GB/T 9704 has 抄送, 附件, 簽發人 …): refused, not
+    # answered by the record's nearest line (主送機關).
+    ("紅總72號文抄送了哪些單位?", None),
+    ("紅十字會那份文件有沒有附件?", None),
     # A word no guideline uses that shortens a document's name (紅會) names it.
     ("紅會那個文件的主題詞是什麼?", "組織建設 意見"),
 ])

@@ -69,6 +69,7 @@ from assistant.corpus.records import (
     Document,
     ordinal_words,
     record_field_words,
+    record_fields_asked,
 )
 from assistant.retrieval import segment
 from assistant.retrieval.hybrid import Hit, HybridSearcher, Stats
@@ -612,6 +613,8 @@ class Answerer:
             words = asked if any(stats.word_df(w) for w in asked) else words
             if named is not None and weight[named] > weight.get(clause.doc_id, 0.0):
                 other = _title(lex.documents, named)  # the record of another document
+            elif (fields := record_fields_asked(q)) and not any(normalize(f) in normalize(clause.text) for f in fields):
+                other = _title(lex.documents, clause.doc_id)  # 抄送 asked; the record prints none
         elif _DOC_FACT.search(q) and named is not None and weight[named] > 0:
             other = _title(lex.documents, named)  # 文號, 發文機關 … asked, and no record has it
         total = sum(stats.word_idf(w) for w in words)

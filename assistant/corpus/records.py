@@ -11,7 +11,7 @@ from assistant.text import int_to_cn, normalize
 
 __all__ = [
     "CARD_FIELDS", "RECORD_FIELDS", "RECORD_SECTION", "Clause", "Corpus", "Document", "SourceError", "record_clause",
-    "ordinal_words", "record_field_words",
+    "ordinal_words", "record_field_words", "record_fields_asked",
 ]
 
 
@@ -95,7 +95,7 @@ RECORD_FIELDS: dict[str, str] = {
     "文號": "發文字號 字號 文件號 編號 文號",
     "標題": "標題 名稱 題目 全稱 文件名 名字 叫什麼",
     "發文機關": "發文機關 發文單位 制發 發布 出台 制定 下發 落款 署名",
-    "日期": "成文日期 發文日期 發布日期 日期 時間 落款 簽發 出台",
+    "日期": "成文日期 發文日期 發布日期 日期 時間 落款 簽發日期 出台",
     "主送機關": "主送 發給 下發 發往 送達 對象 收文",
     "主題詞": "主題詞 關鍵詞",
     "印發": "印發機關 印發日期 印發 印製",
@@ -103,6 +103,12 @@ RECORD_FIELDS: dict[str, str] = {
     "校對人": "校對",
     "狀態": "狀態 草稿 正式 定稿",
     "發布日期": "發布日期 發布 網站",
+    # Elements a document may print and these do not: asked of a record without them, refused.
+    "抄送": "抄送 抄報",
+    "簽發人": "簽發人 簽批人",
+    "附件": "附件",
+    "密級": "密級 保密期限",
+    "緊急程度": "緊急程度 特急 加急",
 }
 
 
@@ -115,6 +121,12 @@ BODY_KINDS: tuple[tuple[str, str], ...] = (
     (r"(?:局|廳|部|委員會|辦公室|辦公廳)$", "部門"),
     (r"(?:高中|中學|小學|學校|學院|大學)", "學校"),
 )
+
+
+def record_fields_asked(normalized_question: str) -> set[str]:
+    """The record fields a question names by one of their words (「抄送了哪些單位」 → 抄送)."""
+    return {key for key, words in RECORD_FIELDS.items()
+            if any(normalize(w) in normalized_question for w in words.split())}
 
 
 def record_field_words(line: str) -> str:
