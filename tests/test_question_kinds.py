@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answering.collection import asks_collection, asks_which_document, describe, without_which
+from assistant.answering.question import asks_purpose
 from assistant.answering.outline import asked_count, containers, lead, section_ordinal
 from assistant.answering.question import (
     DATEISH, asks_condition, asks_list, asks_yesno, content_words, counted_thing, gives_value, negative_case,
@@ -141,6 +142,17 @@ def test_questions_about_the_collection(question: str, collection: bool) -> None
 ])
 def test_questions_asking_which_document(question: str, which: bool) -> None:
     assert asks_which_document(normalize(question)) == which
+
+
+@pytest.mark.parametrize("question, purpose", [
+    ("這份鄉鎮紀檢組織建設意見是為了什麼出台的?", True), ("群團那份意見的目的是什麼?", True),
+    ("云和縣委那份文件為啥要發?", True), ("制定這個辦法的初衷是什麼?", True),
+    # 「目的」 of anything but the document, and 宗旨 (a body's tenet), are not.
+    ("村黨組織書記後備人選的目的是什麼?", False), ("紅十字會的宗旨是什麼?", False),
+    ("為什麼要設紀檢委員?", False),
+])
+def test_questions_asking_what_a_document_is_for(question: str, purpose: bool) -> None:
+    assert asks_purpose(normalize(question)) == purpose
 
 
 def test_the_words_asking_which_document_do_not_pick_it() -> None:

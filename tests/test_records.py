@@ -176,3 +176,10 @@ def test_which_document_is_named(assistant_instance, question: str, answer: str 
     else:
         assert not got.refused and got.answer.startswith("《") and answer in got.answer, (question, got.answer)
         assert got.citations
+
+
+def test_a_documents_purpose_is_its_opening_sentence(assistant_instance) -> None:
+    got = assistant_instance.ask("这份乡镇纪检组织建设意见是为了什么出台的?")
+    assert got.answer.startswith("為深入推進農村基層黨風廉政建設") and got.citations[0].id == "d4-s0-c1"
+    # No document named: the usual path answers (or refuses); the preamble is not guessed.
+    assert not assistant_instance.ask("這份文件是為了什麼出台的?").answer.startswith("為深入推進")

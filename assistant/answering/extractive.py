@@ -40,6 +40,7 @@ from assistant.answering.question import (
     NUMBERISH,
     asks_condition,
     asks_extreme_date,
+    asks_purpose,
     asks_list,
     choice_alternatives,
     clean_question,
@@ -665,6 +666,8 @@ class Answerer:
             return Answer(question, describe(documents), False, listed, [], confidence=1.0), []
         if asks_which_document(normalize(asked)) and (found := self.which_document(question, hits, asked)):
             return found
+        if asks_purpose(normalize(asked)) and (found := self.purpose(question, asked)):
+            return found
         ev = self.evidence(question, hits[: self.candidates], asked if asked != question else None)
         cites = [self._cite(e) for e in ev]
         if not ev:
@@ -740,6 +743,23 @@ class Answerer:
         a, b = top.sentence
         text = f"{identify(doc)}:{top.hit.clause.text[a:b].strip()}"
         return Answer(question, text, False, cites[:1], cites[1:3], confidence=support.confidence), ev
+
+    def purpose(self, question: str, asked: str) -> tuple[Answer, list[Evidence]] | None:
+        """「紀檢那份意見是為了什麼出台的?」: the named document's opening sentence of purpose
+        (「為深入推進…,現就…提出如下指導意見。」), cited. None unless exactly one document is named
+        and its preamble opens a sentence with 為 — the usual path then answers or refuses."""
+        named = self._names_only(content_words(asked))
+        if len(named) != 1:
+            return None
+        doc_id = next(iter(named))
+        for c in self._by_doc.get(doc_id, []):
+            if c.is_record or c.section_no != 0:
+                continue
+            for a, b in sentences(c.text):
+                if c.text[a:b].lstrip().startswith(("為", "为")):
+                    e = Evidence(Hit(c, 0.0, 0.0, 0.0), 0.0, (a, b), 0.0, 0.0)
+                    return Answer(question, c.text[a:b].strip(), False, [self._cite(e)], [], confidence=1.0), [e]
+        return None
 
     # Weight of a foreign verb in the refusal gate's foreign share. Fitted, not set: on the 515
     # development questions (dev, heldout, fresh, dev2, dev4; the laws' dev2_laws, dev3_laws) the

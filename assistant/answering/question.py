@@ -479,3 +479,18 @@ def period_conflict(normalized_question: str, sentence: str) -> tuple[str, str] 
     if asked and stated and asked[1] not in stated:
         return asked[1], sorted(stated)[0]
     return None
+
+
+# Why a document was issued (「這份意見是為了什麼出台的?」, 「…那份意見的目的是什麼?」): official
+# documents state it in their opening sentence, 「為…,現就…提出如下意見」. 「目的」 is a document's
+# only with the document as its noun (「…那份意見的目的」, not 「設立後備人選的目的」).
+_WHY_ISSUED = re.compile(
+    r"为(?:了?什么|啥)[^，,。?？]{0,3}(?:出台|制定|印发|下发|发布|提出|发)|"
+    r"(?:出台|制定|印发|下发|提出)[^，,。?？]{0,3}(?:原因|背景|初衷|目的)"
+)
+_DOC_PURPOSE = re.compile(r"(?:文件|意见|指引|通知|办法)[^，,。?？]{0,3}(?:的)?(?:目的|用意|初衷)|(?:文件|意见|指引|通知|办法)[^，,。?？]{0,4}为了什么")
+
+
+def asks_purpose(normalized_question: str) -> bool:
+    """Does the question ask what a document is for?"""
+    return bool(_WHY_ISSUED.search(normalized_question) or _DOC_PURPOSE.search(normalized_question))
