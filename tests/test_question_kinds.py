@@ -184,6 +184,9 @@ def test_a_named_kind_of_body_must_be_that_kind() -> None:
     ("先進典型要在哪一級的媒體上宣傳?", "在省級主要媒體上集中宣傳", True),
     ("要向哪一級報告?", "及時向中央報告", True),
     ("這件事由誰負責?", "要加大宣傳力度,營造良好氛圍", False),
+    # Party organisations are bodies: a 黨總支, a 黨組 (not only 支部, 黨委).
+    ("應成立哪一級黨組織?", "應建立黨總支", True),
+    ("市級紅十字會要建立什麼?由誰領導?", "有條件的市級紅十字會要建立黨組", True),
 ])
 def test_who_is_a_body_a_post_or_a_level(question: str, sentence: str, gives: bool) -> None:
     q = normalize(question)

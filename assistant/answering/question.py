@@ -100,7 +100,7 @@ DATEISH = re.compile(
 )
 # Who answers 「由誰」/「哪一級」: a body, a post (「同級黨委副書記」, 「胡錦濤總書記」) or a level
 # (「中央、省級主要媒體」).
-BODYISH = re.compile(r"机关|党委|纪委|部门|组织|委员会|政府|财政|支部|县委|市委|镇党委|书记|主任|主席|负责人|会长|中央|[县市省]级")
+BODYISH = re.compile(r"机关|党委|党组|纪委|部门|组织|委员会|政府|财政|支部|总支|县委|市委|镇党委|书记|主任|主席|负责人|会长|中央|[县市省]级")
 
 # When the question names the unit it wants, a number in another unit does not answer it:
 # 「每期招收多少名黨員?」 is not answered by 「累計1年的培訓」, 「能拿多少獎金?」 not by 「每年年底」,
