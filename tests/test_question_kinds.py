@@ -10,7 +10,7 @@ from assistant.answering.collection import asks_collection, asks_which_document,
 from assistant.answering.question import asks_purpose
 from assistant.answering.outline import asked_count, containers, lead, section_ordinal
 from assistant.answering.question import (
-    DATEISH, asks_condition, asks_list, asks_yesno, content_words, counted_thing, gives_value, negative_case,
+    BODYISH, DATEISH, asks_condition, asks_list, asks_yesno, content_words, counted_thing, gives_value, negative_case,
     scope_conflict, states_negative_condition, wanted_value,
 )
 from assistant.corpus.store import load_corpus
@@ -142,6 +142,31 @@ def test_questions_about_the_collection(question: str, collection: bool) -> None
 ])
 def test_questions_asking_which_document(question: str, which: bool) -> None:
     assert asks_which_document(normalize(question)) == which
+
+
+@pytest.mark.parametrize("question, number", [
+    # 幾個 before a last clause that asks something else means "a few".
+    ("村裡幾個老黨員種地經驗足,能請他們當個啥角色?", False),
+    ("村書記的基本報酬定多少,參照什麼水平?", False),
+    ("村里活動室破破爛爛的,市里說幾年內要全部弄達標?", True),
+    ("書記兼了兩個村,一個月拿多少錢?", True),
+    # 「多久…一回」 asks how often, like 「…一次」.
+    ("學校工會的事,領導多久得專門開一回會研究?", True),
+])
+def test_a_number_is_asked_where_the_question_asks(question: str, number: bool) -> None:
+    pattern = wanted_value(normalize(question))
+    assert (pattern is not None and pattern is not BODYISH) == number, pattern
+
+
+def test_how_often_in_spoken_form_is_a_frequency() -> None:
+    q = normalize("領導多久得專門開一回會研究?")
+    assert gives_value(wanted_value(q), normalize("至少每半年召開一次群團組織專題會議"), q)
+    assert not gives_value(wanted_value(q), normalize("會期一般為半天"), q)
+
+
+def test_a_party_committee_is_a_unit() -> None:  # 「哪個單位跟蹤管理」: 鎮黨委
+    q = normalize("大學生村官平時由哪個單位跟蹤管理?")
+    assert gives_value(wanted_value(q), normalize("鎮黨委負責對大學生“村官”進行跟蹤管理"), q)
 
 
 @pytest.mark.parametrize("question, purpose", [

@@ -67,7 +67,7 @@ _KIND_NAMES = {
     "部门": "部门|局|厅|办公室|组织部|宣传部|统战部|委员会",
     "党委": "党委|党组|(?<![村居])[县市镇乡区省]委(?!员)",
     "机关": "机关|局|厅|政府|委员会|组织部|办公室",
-    "单位": "单位|部门|机关|局|厅|政府|委员会|办公室|学校",
+    "单位": "单位|部门|机关|局|厅|政府|委员会|办公室|学校|党委|党组|(?<![村居])[县市镇乡区省]委(?!员)",
     "政府": "政府",
     "组织": "组织|委员会|党委|支部|总支",
 }
@@ -121,7 +121,7 @@ _DURATION_UNIT = r"(?:年|届|个月|月|季度|周|天|工作日|日|小时|分
 _MONEY_WORD = r"钱|经费|资金|奖金|补助|补贴|津贴|报酬|工资|薪|费用"
 _ASKS_UNIT = [
     # 「多久…述職一次」「幾年一次」「每幾年」: how often, not how long.
-    ("frequency", re.compile(rf"(?:几|多少|多久|多长时间?).*一次|每(?:几|多少){_DURATION_UNIT}")),
+    ("frequency", re.compile(rf"(?:几|多少|多久|多长时间?).*一[次回趟]|每(?:几|多少){_DURATION_UNIT}")),
     ("duration", re.compile(rf"(?:几|多少)个?{_DURATION_UNIT}|多久|多长时间|多少时间|多长")),
     ("people", re.compile(r"(?:几|多少)(?:个人|名|位|人)")),
     ("money", re.compile(rf"多少(?:万元|元|{_MONEY_WORD})|(?:{_MONEY_WORD})[^,,。??]{{0,4}}多少")),
@@ -287,6 +287,20 @@ def asks_yesno(normalized_question: str) -> bool:
     return bool(_ASKS_YESNO.search(normalized_question.strip()))
 
 
+_CLAUSES = re.compile(r"[,，;；]")
+_OTHER_ASK = re.compile(r"什么|啥|哪|谁|怎么|怎样|如何|咋")
+
+
+def _asked_clause(normalized_question: str) -> str:
+    """Where a number may be asked. A question's last clause that asks something else (「村裡幾個
+    老黨員種地經驗足,能請他們當個啥角色?」) is what it asks: 幾個 before it means "a few"."""
+    parts = [p for p in _CLAUSES.split(normalized_question) if p.strip()]
+    last = parts[-1] if parts else ""
+    if len(parts) > 1 and _OTHER_ASK.search(last) and not _ASKS_NUMBER.search(last):
+        return last
+    return normalized_question
+
+
 def wanted_value(normalized_question: str) -> re.Pattern[str] | None:
     """What an answer to this question must contain: a quantity (in the asked unit when the
     question names one), a date, a responsible body, or nothing in particular (None) — also
@@ -295,7 +309,7 @@ def wanted_value(normalized_question: str) -> re.Pattern[str] | None:
         return None
     if _ASKS_DATE.search(normalized_question):
         return DATEISH
-    if _ASKS_NUMBER.search(normalized_question):
+    if _ASKS_NUMBER.search(_asked_clause(normalized_question)):
         for unit, asks in _ASKS_UNIT:
             if asks.search(normalized_question):
                 # 「幾年」 is answered by a number of years, not by 「一屆」 or 「6個月」.
