@@ -470,19 +470,29 @@ class Answerer:
     def _name_weights(self, words: Sequence[str]) -> dict[str, float]:
         """Per document, the IDF weight of *words* found in its name."""
         idf = self.searcher.lexicon.word_idf
-        return {d: sum(idf(w) for w in words if self._names_doc(w, name)) for d, name in self._doc_names.items()}
+        return {d: sum(idf(w) for w in words if d in self._docs_named(w)) for d in self._doc_names}
 
-    def _names_doc(self, word: str, name: str) -> bool:
-        """Does *word* name a document whose names are *name*: a word of them, or a word the
-        guidelines never use that shortens one (紅會 for 紅十字會, as Chinese shortens names)?"""
-        return word in name or (
-            len(word) > 1 and not self.searcher.lexicon.word_df(word) and abbreviates(word, name))
+    def _docs_named(self, word: str) -> frozenset[str]:
+        """The documents *word* names: a word of their names, or a word the guidelines never use
+        that shortens one (紅會 for 紅十字會, as Chinese shortens names). Memoised per answerer
+        (its documents are fixed): asked for every word of every question, ~1 ms an ask unmemoised."""
+        if (docs := self._word_docs.get(word)) is None:
+            if len(self._word_docs) >= 50_000:  # a long-running server meets ever new words
+                self._word_docs.clear()
+            unknown = len(word) > 1 and not self.searcher.lexicon.word_df(word)
+            docs = self._word_docs[word] = frozenset(
+                d for d, name in self._doc_names.items() if word in name or (unknown and abbreviates(word, name)))
+        return docs
+
+    @cached_property
+    def _word_docs(self) -> dict[str, frozenset[str]]:
+        return {}
 
     def _named(self, question: str) -> dict[str, float]:
         """Per document, the share of the question's document-naming words (those in some
         document's issuer or title) that name it: 「紅十字會那份文件…」 names d1 with 1.0."""
         lex = self.searcher.lexicon
-        words = [w for w in content_words(question) if any(self._names_doc(w, n) for n in self._doc_names.values())]
+        words = [w for w in content_words(question) if self._docs_named(w)]
         total = sum(lex.word_idf(w) for w in words)
         if not total:
             return {}
@@ -492,7 +502,7 @@ class Answerer:
         """The documents named by a word of *words* that names no other document."""
         named = set()
         for w in words:
-            docs = [d for d, name in self._doc_names.items() if len(w) > 1 and self._names_doc(w, name)]
+            docs = self._docs_named(w) if len(w) > 1 else frozenset()
             named.update(docs if len(docs) == 1 else ())
         return named
 
