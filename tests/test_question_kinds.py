@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering.collection import asks_collection, asks_which_document, describe, without_which
-from assistant.answering.question import asks_purpose
+from assistant.answering.collection import asks_collection, asks_which_document, describe, picks_by_date, without_which
 from assistant.answering.outline import asked_count, containers, lead, section_ordinal
 from assistant.answering.question import (
-    BODYISH, DATEISH, asks_condition, asks_list, asks_yesno, content_words, counted_thing, gives_value, negative_case,
+    BODYISH, DATEISH, asks_condition, asks_list, asks_purpose, asks_yesno, content_words, counted_thing, gives_value, negative_case,
     scope_conflict, states_negative_condition, wanted_value,
 )
 from assistant.corpus.store import load_corpus
@@ -139,6 +138,9 @@ def test_questions_about_the_collection(question: str, collection: bool) -> None
     # One document given already: a document it cites, or a part of it, is asked.
     ("云和縣這個意見是為了貫徹省委哪個文件?", False), ("根據哪個文件制定的?", False),
     ("村干部要交哪份材料?", False), ("這份文件的第三部分講什麼?", False), ("哪部分講了經費?", False),
+    # 意見 as an opinion: 「有沒有…意見」 is no question about the documents.
+    ("鄉鎮紀檢委員有沒有征求群眾意見的要求?", False), ("群眾有沒有權利提意見?", False),
+    ("最新的是哪份呢?", True),
 ])
 def test_questions_asking_which_document(question: str, which: bool) -> None:
     assert asks_which_document(normalize(question)) == which
@@ -147,7 +149,9 @@ def test_questions_asking_which_document(question: str, which: bool) -> None:
 @pytest.mark.parametrize("question, number", [
     # 幾個 before a last clause that asks something else means "a few".
     ("村裡幾個老黨員種地經驗足,能請他們當個啥角色?", False),
-    ("村書記的基本報酬定多少,參照什麼水平?", False),
+    # Any other number word before it is asked.
+    ("紀檢委員任期幾年,到期後怎麼辦?", True), ("每年補貼多少錢,錢從哪裡出?", True),
+    ("任期幾年?到期後怎麼辦?", True),
     ("村里活動室破破爛爛的,市里說幾年內要全部弄達標?", True),
     ("書記兼了兩個村,一個月拿多少錢?", True),
     # 「多久…一回」 asks how often, like 「…一次」.
@@ -167,6 +171,13 @@ def test_how_often_in_spoken_form_is_a_frequency() -> None:
 def test_a_party_committee_is_a_unit() -> None:  # 「哪個單位跟蹤管理」: 鎮黨委
     q = normalize("大學生村官平時由哪個單位跟蹤管理?")
     assert gives_value(wanted_value(q), normalize("鎮黨委負責對大學生“村官”進行跟蹤管理"), q)
+    # … but 黨組織 in general names no unit.
+    assert not gives_value(wanted_value(q), normalize("村黨組織要加強領導"), q)
+
+
+def test_one_more_time_is_no_frequency() -> None:  # 「怎麼一回事」
+    often = wanted_value(normalize("多久開一次會?"))
+    assert wanted_value(normalize("幾個村干部兼職是怎麼一回事?")) is not often
 
 
 @pytest.mark.parametrize("question, purpose", [
@@ -175,9 +186,20 @@ def test_a_party_committee_is_a_unit() -> None:  # 「哪個單位跟蹤管理�
     # 「目的」 of anything but the document, and 宗旨 (a body's tenet), are not.
     ("村黨組織書記後備人選的目的是什麼?", False), ("紅十字會的宗旨是什麼?", False),
     ("為什麼要設紀檢委員?", False),
+    # 意見 as an opinion, 目的 and 為什麼 of anything but the document.
+    ("紀檢委員聽取群眾意見的目的是什麼?", False), ("紅十字會為什麼要發放救助金?", False),
+    ("紀檢委員為什麼要提出辭職?", False),
 ])
 def test_questions_asking_what_a_document_is_for(question: str, purpose: bool) -> None:
     assert asks_purpose(normalize(question)) == purpose
+
+
+@pytest.mark.parametrize("question, by_date", [
+    ("落款日期最晚的是哪份文件?", True), ("哪份文件最早印發?", True), ("哪份是最新的?", True),
+    ("哪份文件最早提出大學生村官?", False), ("哪份文件對首次任職的村干部提出了培訓要求?", False),
+])
+def test_a_document_is_picked_by_date_only_when_a_date_is_asked(question: str, by_date: bool) -> None:
+    assert picks_by_date(normalize(question)) == by_date
 
 
 def test_the_words_asking_which_document_do_not_pick_it() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from assistant.corpus.records import Document
 
-__all__ = ["asks_collection", "asks_which_document", "describe", "identify", "without_which"]
+__all__ = ["PICK_WORDS", "asks_collection", "asks_which_document", "describe", "identify", "picks_by_date", "without_which"]
 
 # The documents as a set: how many, which, each one's issuer — matched on the normalised
 # (Simplified) question. A question naming one document (「紅十字會那份文件的文號」) is not one.
@@ -24,13 +24,28 @@ _COLLECTION = re.compile(
 )
 
 
-# One document picked out of the set by what it says or is (「哪份文件是發給學校的?」, 「關於紀檢的
-#是哪一篇?」, 「有沒有專門講紀檢組織建設的文件?」): the answer names the document. 「哪部」 only with a
-# document noun (「哪部分」 is a part of one).
+# One document picked out of the set by what it says or is (「哪份文件講到了大學生村官?」, 「關於紀檢的
+# 是哪一篇?」, 「有沒有專門講紀檢組織建設的文件?」): the answer names the document. 「哪部」 only with a
+# document noun (「哪部分」 is a part of one); 「有沒有…」 only with 文件/指引 (「有沒有征求群眾意見的
+# 要求」: 意見 is an opinion there).
 _WHICH = re.compile(
-    rf"哪一?(?:份|篇)(?:{_DOCS}|是|里|中|讲|说|提|规定|[?？]|$)|哪一?(?:个|部){_DOCS}|"
-    rf"(?:有没有|有无)[^，,。?？]{{0,14}}{_DOCS}"
+    rf"哪一?(?:份|篇)(?:{_DOCS}|是|里|中|讲|说|提|规定|呢|[?？]|$)|哪一?(?:个|部){_DOCS}|"
+    r"(?:有没有|有无)[^，,。?？]{0,14}(?:文件|文档|指引)"
 )
+# Picking one document by its date: a date or issuing word beside the extreme (「落款日期最晚」,
+# 「最早印發」, 「哪份是最新的」), not any 最早 (「哪份文件最早提出大學生村官」 asks a topic).
+_BY_DATE = re.compile(
+    r"(?:日期|落款|时间|发布|印发|出台|成文|发文|签发|发的)[^，,。?？]{0,4}(?:最晚|最早|最新|最近)|"
+    r"(?:最晚|最早|最新|最近)[^，,。?？]{0,4}(?:日期|落款|发布|印发|出台|成文|发文|签发|发的)|"
+    r"(?:最晚|最早|最新)的?(?:一份|一篇|文件)?(?:呢|吗)?[?？]?$"
+)
+# Words that say how a document is picked, not what by (「專門講…的」, 「關於…的」).
+PICK_WORDS = frozenset({"专门", "关于", "有关", "规定", "涉及", "提到", "提及", "内容", "方面", "讲到", "说到", "谈到"})
+
+
+def picks_by_date(normalized_question: str) -> bool:
+    """Does a which-document question pick by the documents' dates (latest, earliest)?"""
+    return bool(_BY_DATE.search(normalized_question))
 
 
 _WHICH_WORDS = re.compile(r"哪一?(?:份|篇|个|部)|有没有|有无|文件|文档")

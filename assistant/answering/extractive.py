@@ -19,7 +19,15 @@ from functools import cached_property
 
 import numpy as np
 
-from assistant.answering.collection import asks_collection, asks_which_document, describe, identify, without_which
+from assistant.answering.collection import (
+    PICK_WORDS,
+    asks_collection,
+    asks_which_document,
+    describe,
+    identify,
+    picks_by_date,
+    without_which,
+)
 from assistant.answering.outline import (
     Container,
     asked_count,
@@ -38,10 +46,11 @@ from assistant.answering.question import (
     DATEISH,
     MAX_QUESTION_CHARS,
     NUMBERISH,
+    PURPOSE_WORDS,
     asks_condition,
     asks_extreme_date,
-    asks_purpose,
     asks_list,
+    asks_purpose,
     choice_alternatives,
     clean_question,
     content,
@@ -178,6 +187,7 @@ class Support:
 
 
 _LEAD_MAX = 25
+NO_RECORD_HOLDS = "\0none"  # Support.other_document: no document's record prints the asked field
 
 
 def answer_sentences(text: str) -> list[tuple[int, int]]:
@@ -260,6 +270,8 @@ def refusal_reason(support: Support, question: str) -> str:
     """One line telling the cadre why the guidelines' closest clauses do not answer."""
     if support.unknown_quantity:
         return f"指引中沒有提到「{_as_typed(support.unknown_quantity, question)}」。"
+    if support.other_document == NO_RECORD_HOLDS:
+        return "這些文件的文件資訊中都沒有載明這一項。"
     if support.other_document:
         return f"《{support.other_document}》的文件資訊中沒有載明這一項。"
     if support.scope_conflict:
@@ -472,6 +484,12 @@ class Answerer:
         idf = self.searcher.lexicon.word_idf
         return {d: sum(idf(w) for w in words if d in self._docs_named(w)) for d in self._doc_names}
 
+    @staticmethod
+    def _prints(record: Clause, fields: set[str]) -> bool:
+        """Does *record* print one of the named fields (「抄送:…」)?"""
+        text = normalize(record.text)
+        return any(normalize(f) in text for f in fields)
+
     def _docs_named(self, word: str) -> frozenset[str]:
         """The documents *word* names: a word of their names, or a word the guidelines never use
         that shortens one (紅會 for 紅十字會, as Chinese shortens names). Memoised per answerer
@@ -624,8 +642,14 @@ class Answerer:
             words = asked if any(stats.word_df(w) for w in asked) else words
             if named is not None and weight[named] > weight.get(clause.doc_id, 0.0):
                 other = _title(lex.documents, named)  # the record of another document
-            elif (fields := record_fields_asked(q)) and not any(normalize(f) in normalize(clause.text) for f in fields):
-                other = _title(lex.documents, clause.doc_id)  # 抄送 asked; the record prints none
+            elif (fields := record_fields_asked(q)) and not self._prints(clause, fields):
+                # 抄送 asked, and this record prints none: refused — naming the document when the
+                # question names it, else only when no record prints the field (which record the
+                # question means is unknown: 「這份文件的簽發人是誰?」).
+                if self._names_only(all_words) == {clause.doc_id}:
+                    other = _title(lex.documents, clause.doc_id)
+                elif not any(self._prints(c, fields) for c in self.searcher.clauses if c.is_record):
+                    other = NO_RECORD_HOLDS
         elif _DOC_FACT.search(q) and named is not None and weight[named] > 0:
             other = _title(lex.documents, named)  # 文號, 發文機關 … asked, and no record has it
         total = sum(stats.word_idf(w) for w in words)
@@ -724,21 +748,25 @@ class Answerer:
         return Answer(question, text, False, cites[:1], cites[1:3], confidence=confidence), ev
 
     def which_document(self, question: str, hits: Sequence[Hit], asked: str) -> tuple[Answer, list[Evidence]] | None:
-        """「哪份文件是發給學校的?」, 「有沒有專門講紀檢的文件?」: the document, named, with the line that
-        shows it (its best clause's sentence, or its record's field), cited. The latest or earliest
-        (「落款日期最晚的是哪份」) is read from the documents' dates. None when nothing passes the
-        refusal gate: the usual path then refuses, with its reason."""
+        """「哪份文件講到了大學生村官?」, 「有沒有專門講紀檢的文件?」: the document, named, with the line
+        that shows it (its best clause's sentence, or its record's field), cited. The latest or
+        earliest (「落款日期最晚的是哪份」) is read from the documents' dates. None when nothing passes
+        the refusal gate: the usual path then answers or refuses."""
         documents = self.searcher.lexicon.documents
         if not documents:
             return None
         records = {c.doc_id: c for c in self.searcher.clauses if c.is_record}
-        if (order := asks_extreme_date(normalize(asked))) and (dated := [d for d in documents if d.date]):
+        q = normalize(asked)
+        if picks_by_date(q) and (order := asks_extreme_date(q)) and (dated := [d for d in documents if d.date]):
             doc = (max if order > 0 else min)(dated, key=lambda d: d.date or "")
             cited = [self._cite_clause(records[doc.id])] if doc.id in records else []
             return Answer(question, identify(doc), False, cited, [], confidence=1.0), []
-        # Words only one document's name holds (「講紀檢組織建設的」: 紀檢 is in one title) pick it.
-        picked_by = without_which(normalize(asked))
-        if len(named := self._names_only(content_words(picked_by))) == 1 and (doc_id := next(iter(named))) in records:
+        # Words only one document's name holds pick it (「專門講紀檢組織建設的」: 紀檢 is in one
+        # title) — when nothing else is asked (「哪份文件規定了紅十字會會費」 must pass the gate).
+        picked_by = without_which(q)
+        words = content_words(picked_by)
+        rest = [w for w in words if not self._docs_named(w) and w not in PICK_WORDS]
+        if not rest and len(named := self._names_only(words)) == 1 and (doc_id := next(iter(named))) in records:
             doc = next(d for d in documents if d.id == doc_id)
             return Answer(question, identify(doc), False, [self._cite_clause(records[doc_id])], [], confidence=1.0), []
         ev = self.evidence(question, hits[: self.candidates])
@@ -758,8 +786,9 @@ class Answerer:
         """「紀檢那份意見是為了什麼出台的?」: the named document's opening sentence of purpose
         (「為深入推進…,現就…提出如下指導意見。」), cited. None unless exactly one document is named
         and its preamble opens a sentence with 為 — the usual path then answers or refuses."""
-        named = self._names_only(content_words(asked))
-        if len(named) != 1:
+        words = content_words(asked)
+        named = self._names_only(words)
+        if len(named) != 1 or any(w not in PURPOSE_WORDS and not self._docs_named(w) for w in words):
             return None
         doc_id = next(iter(named))
         for c in self._by_doc.get(doc_id, []):

@@ -67,7 +67,7 @@ _KIND_NAMES = {
     "部门": "部门|局|厅|办公室|组织部|宣传部|统战部|委员会",
     "党委": "党委|党组|(?<![村居])[县市镇乡区省]委(?!员)",
     "机关": "机关|局|厅|政府|委员会|组织部|办公室",
-    "单位": "单位|部门|机关|局|厅|政府|委员会|办公室|学校|党委|党组|(?<![村居])[县市镇乡区省]委(?!员)",
+    "单位": "单位|部门|机关|局|厅|政府|委员会|办公室|学校|党委|党组(?!织)|(?<![村居])[县市镇乡区省]委(?!员)",
     "政府": "政府",
     "组织": "组织|委员会|党委|支部|总支",
 }
@@ -100,7 +100,7 @@ DATEISH = re.compile(
 )
 # Who answers 「由誰」/「哪一級」: a body, a post (「同級黨委副書記」, 「胡錦濤總書記」) or a level
 # (「中央、省級主要媒體」).
-BODYISH = re.compile(r"机关|党委|党组|纪委|部门|组织|委员会|政府|财政|支部|总支|县委|市委|镇党委|书记|主任|主席|负责人|会长|中央|[县市省]级")
+BODYISH = re.compile(r"机关|党委|党组(?!织)|纪委|部门|组织|委员会|政府|财政|支部|总支|县委|市委|镇党委|书记|主任|主席|负责人|会长|中央|[县市省]级")
 
 # When the question names the unit it wants, a number in another unit does not answer it:
 # 「每期招收多少名黨員?」 is not answered by 「累計1年的培訓」, 「能拿多少獎金?」 not by 「每年年底」,
@@ -121,7 +121,7 @@ _DURATION_UNIT = r"(?:年|届|个月|月|季度|周|天|工作日|日|小时|分
 _MONEY_WORD = r"钱|经费|资金|奖金|补助|补贴|津贴|报酬|工资|薪|费用"
 _ASKS_UNIT = [
     # 「多久…述職一次」「幾年一次」「每幾年」: how often, not how long.
-    ("frequency", re.compile(rf"(?:几|多少|多久|多长时间?).*一[次回趟]|每(?:几|多少){_DURATION_UNIT}")),
+    ("frequency", re.compile(rf"(?:几|多少|多久|多长时间?).*一[次回趟](?!事)|每(?:几|多少){_DURATION_UNIT}")),
     ("duration", re.compile(rf"(?:几|多少)个?{_DURATION_UNIT}|多久|多长时间|多少时间|多长")),
     ("people", re.compile(r"(?:几|多少)(?:个人|名|位|人)")),
     ("money", re.compile(rf"多少(?:万元|元|{_MONEY_WORD})|(?:{_MONEY_WORD})[^,,。??]{{0,4}}多少")),
@@ -287,16 +287,22 @@ def asks_yesno(normalized_question: str) -> bool:
     return bool(_ASKS_YESNO.search(normalized_question.strip()))
 
 
-_CLAUSES = re.compile(r"[,，;；]")
+_CLAUSES = re.compile(r"[,，;；?？!！。]")
 _OTHER_ASK = re.compile(r"什么|啥|哪|谁|怎么|怎样|如何|咋")
+# 「幾個/幾位/幾名」 before a noun may mean "a few"; any other number word asks (「任期幾年,到期後
+# 怎麼辦?」, 「每年補貼多少錢,錢從哪裡出?」).
+_A_FEW = re.compile(r"几(?:个|位|名)")
 
 
 def _asked_clause(normalized_question: str) -> str:
-    """Where a number may be asked. A question's last clause that asks something else (「村裡幾個
-    老黨員種地經驗足,能請他們當個啥角色?」) is what it asks: 幾個 before it means "a few"."""
+    """Where a number may be asked. When the only number word before a last clause that asks
+    something else is 幾個/幾位/幾名 (「村裡幾個老黨員種地經驗足,能請他們當個啥角色?」), it means
+    "a few" and the last clause is what is asked; otherwise the whole question."""
     parts = [p for p in _CLAUSES.split(normalized_question) if p.strip()]
     last = parts[-1] if parts else ""
-    if len(parts) > 1 and _OTHER_ASK.search(last) and not _ASKS_NUMBER.search(last):
+    earlier = "".join(parts[:-1])
+    if (len(parts) > 1 and _OTHER_ASK.search(last) and not _ASKS_NUMBER.search(last)
+            and not _ASKS_NUMBER.search(_A_FEW.sub("", earlier))):
         return last
     return normalized_question
 
@@ -496,15 +502,22 @@ def period_conflict(normalized_question: str, sentence: str) -> tuple[str, str] 
 
 
 # Why a document was issued (「這份意見是為了什麼出台的?」, 「…那份意見的目的是什麼?」): official
-# documents state it in their opening sentence, 「為…,現就…提出如下意見」. 「目的」 is a document's
-# only with the document as its noun (「…那份意見的目的」, not 「設立後備人選的目的」).
-_WHY_ISSUED = re.compile(
-    r"为(?:了?什么|啥)[^，,。?？]{0,3}(?:出台|制定|印发|下发|发布|提出|发)|"
-    r"(?:出台|制定|印发|下发|提出)[^，,。?？]{0,3}(?:原因|背景|初衷|目的)"
+# documents state it in their opening sentence, 「為…,現就…提出如下意見」. The document must be the
+# object — 文件/指引, or 意見/通知/辦法 after 這份/那個 — else 意見 is an opinion and 目的 anything's
+# (「聽取群眾意見的目的」, 「紅十字會為什麼要發放救助金」).
+_DOC_OBJECT = re.compile(
+    r"(?:这|那|该|此)(?:份|个|篇|部)[^，,。?？]{0,12}?(?:文件|意见|指引|通知|办法)|文件|指引"
 )
-_DOC_PURPOSE = re.compile(r"(?:文件|意见|指引|通知|办法)[^，,。?？]{0,3}(?:的)?(?:目的|用意|初衷)|(?:文件|意见|指引|通知|办法)[^，,。?？]{0,4}为了什么")
+_PURPOSE_ASKED = re.compile(
+    r"目的|初衷|用意|为(?:了?什么|啥)[^，,。?？]{0,3}(?:出台|制定|印发|下发|发布|提出|发)|"
+    r"(?:出台|制定|印发|下发|发布)[^，,。?？]{0,3}(?:原因|背景)"
+)
+# What such a question says besides naming the document: anything else is a question about its
+# content (「紀檢委員為什麼要提出辭職」).
+PURPOSE_WORDS = frozenset({"目的", "初衷", "用意", "原因", "背景", "出台", "制定", "印发", "下发", "发布",
+                           "提出", "意见", "文件", "指引", "通知", "办法", "为了", "什么", "为什么", "这份", "那份"})
 
 
 def asks_purpose(normalized_question: str) -> bool:
     """Does the question ask what a document is for?"""
-    return bool(_WHY_ISSUED.search(normalized_question) or _DOC_PURPOSE.search(normalized_question))
+    return bool(_PURPOSE_ASKED.search(normalized_question) and _DOC_OBJECT.search(normalized_question))
