@@ -78,6 +78,10 @@ def test_a_body_is_also_found_by_its_kind(corpus) -> None:
     assert "黨委" in record_field_words("發文機關:中共三河市委")  # a 中共…委 is a party committee
     assert "部門" in record_field_words("發文機關:鄂城區教育局(推定)")
     assert "黨委" not in record_field_words("發文機關:全國人民代表大會常務委員會")
+    # The answer step passes normalised (Simplified) lines: the kinds hold in either script.
+    for line in ("發文機關:中共三河市委", "發文機關:中國紅十字會總會辦公室", "主送機關:各高中、機關各股室"):
+        assert record_field_words(normalize(line)).split()[-1] == record_field_words(line).split()[-1]
+    assert "學校" not in record_field_words("主送機關:各鄉鎮大學生村官")  # a whole listed item only
     for asked, body, gives in [
         ("是哪個黨委出的", "中共云和縣委", True), ("哪個部門發的", "鄂城區教育局", True),
         ("由哪個部門負責", "縣委組織部牽頭", True), ("哪個部門", "村干部", False),

@@ -116,9 +116,10 @@ RECORD_FIELDS: dict[str, str] = {
 # (a party committee, 中共X委, is a 黨委), 「哪個部門」 of 鄂城區教育局. Matched against each
 # field value of a record line (the text after a 「:」, up to a space or bracket).
 BODY_KINDS: tuple[tuple[str, str], ...] = (
-    (r"^(?:中共|中國共產黨).+委(?:員會)?$", "黨委 黨委會"),
+    # Either script: the index passes a record's lines as written, the answer step normalised.
+    (r"^(?:中共|中[國国]共[產产][黨党]).+委(?:[員员][會会])?$", "黨委 黨委會"),
     (r"政府$", "政府"),
-    (r"(?:局|廳|部|委員會|辦公室|辦公廳)$", "部門"),
+    (r"(?:局|[廳厅]|部|委[員员][會会]|[辦办]公室|[辦办]公[廳厅])$", "部門"),
     # Schools by kind (「發給學校的」: 各高中), listed as a whole item, in either script.
     (r"(?:^|[、,,])各?(?:高中|中[學学]|小[學学]|[學学]校|[學学]院|大[學学])(?=$|[、,,])", "學校"),
 )
