@@ -474,6 +474,17 @@ class Answerer:
         return by
 
     @cached_property
+    def _records(self) -> dict[str, Clause]:
+        """Document id → its 「文件資訊」 record (built once: the collection, which-document and
+        unprinted-field paths looked them up by scanning every clause, 100k at scale)."""
+        return {c.doc_id: c for c in self.searcher.clauses if c.is_record}
+
+    @cached_property
+    def _documents(self) -> dict[str, Document]:
+        """Document id → its metadata (built once, like the records)."""
+        return {d.id: d for d in self.searcher.lexicon.documents}
+
+    @cached_property
     def _doc_names(self) -> dict[str, str]:
         """Document id → what names it in a question (built once: the documents are fixed for
         this searcher; a corpus change assembles a new answerer)."""
@@ -648,7 +659,7 @@ class Answerer:
                 # question means is unknown: 「這份文件的簽發人是誰?」).
                 if self._names_only(all_words) == {clause.doc_id}:
                     other = _title(lex.documents, clause.doc_id)
-                elif not any(self._prints(c, fields) for c in self.searcher.clauses if c.is_record):
+                elif not any(self._prints(c, fields) for c in self._records.values()):
                     other = NO_RECORD_HOLDS
         elif _DOC_FACT.search(q) and named is not None and weight[named] > 0:
             other = _title(lex.documents, named)  # 文號, 發文機關 … asked, and no record has it
@@ -695,7 +706,7 @@ class Answerer:
         (「那任職不到2年調整的呢?」 asks no number, even if the question before it did)."""
         asked = asked or question
         if asks_collection(normalize(asked)) and (documents := self.searcher.lexicon.documents):
-            records = {c.doc_id: c for c in self.searcher.clauses if c.is_record}
+            records = self._records
             listed = [self._cite_clause(records[d.id]) for d in documents if d.id in records]
             return Answer(question, describe(documents), False, listed, [], confidence=1.0), []
         if asks_which_document(normalize(asked)) and (found := self.which_document(question, hits, asked)):
@@ -755,7 +766,7 @@ class Answerer:
         documents = self.searcher.lexicon.documents
         if not documents:
             return None
-        records = {c.doc_id: c for c in self.searcher.clauses if c.is_record}
+        records = self._records
         q = normalize(asked)
         if picks_by_date(q) and (order := asks_extreme_date(q)) and (dated := [d for d in documents if d.date]):
             doc = (max if order > 0 else min)(dated, key=lambda d: d.date or "")
@@ -766,15 +777,15 @@ class Answerer:
         picked_by = without_which(q)
         words = content_words(picked_by)
         rest = [w for w in words if not self._docs_named(w) and w not in PICK_WORDS]
-        if not rest and len(named := self._names_only(words)) == 1 and (doc_id := next(iter(named))) in records:
-            doc = next(d for d in documents if d.id == doc_id)
+        if (not rest and len(named := self._names_only(words)) == 1 and (doc_id := next(iter(named))) in records
+                and (doc := self._documents.get(doc_id))):
             return Answer(question, identify(doc), False, [self._cite_clause(records[doc_id])], [], confidence=1.0), []
         ev = self.evidence(question, hits[: self.candidates])
         if not ev:
             return None
         top = ev[0]
         support = self.support(picked_by, top, closest_sentence(ev))
-        doc = next((d for d in documents if d.id == top.hit.clause.doc_id), None)
+        doc = self._documents.get(top.hit.clause.doc_id)
         if doc is None or support.confidence < self.refuse_below:
             return None
         cites = [self._cite(e) for e in ev]

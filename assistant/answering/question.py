@@ -63,11 +63,13 @@ _ASKS_NUMBER = re.compile(r"几|多少|多久|多长|比例|百分|多大|上限
 # answered by 鄂城區教育局 or 縣委組織部, 「哪個黨委」 by 中共三河市委 (a 縣委/市委 is a party
 # committee). Suffixes of Chinese administrative names, per kind; none of them ends a common
 # noun (部 alone would match 干部, 全部).
+# A party committee: 黨委, 黨組 (not 黨組織), or a 縣委/市委 (not a 村委會, a 委員).
+_PARTY_COMMITTEE = r"党委|党组(?!织)|(?<![村居])[县市镇乡区省]委(?!员)"
 _KIND_NAMES = {
     "部门": "部门|局|厅|办公室|组织部|宣传部|统战部|委员会",
-    "党委": "党委|党组|(?<![村居])[县市镇乡区省]委(?!员)",
+    "党委": _PARTY_COMMITTEE,
     "机关": "机关|局|厅|政府|委员会|组织部|办公室",
-    "单位": "单位|部门|机关|局|厅|政府|委员会|办公室|学校|党委|党组(?!织)|(?<![村居])[县市镇乡区省]委(?!员)",
+    "单位": f"单位|部门|机关|局|厅|政府|委员会|办公室|学校|{_PARTY_COMMITTEE}",
     "政府": "政府",
     "组织": "组织|委员会|党委|支部|总支",
 }

@@ -303,6 +303,12 @@ def _mean_pool_normalise(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells; a container or
+    `taskset` may allow fewer than the machine has)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _session(path: Path, threads: int, *, spin: bool = True):
     import onnxruntime as ort
 
@@ -349,7 +355,7 @@ class OnnxQueryEncoder:
         if onnx_path is None and variant == "onnx":  # fp32: the attention-fused copy (~1e-7 apart)
             self.path = query_graph(self.path, self.pad_id)
         self.session = _session(self.path, threads or DEFAULT_QUERY_THREADS)
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        cores = _cores()
         self._chooser = _Chooser(lambda: _session(self.path, cores)) if threads is None and cores > 1 else None
         self._passage_session = None
         self._passage_lock = threading.Lock()
@@ -419,7 +425,7 @@ class OnnxQueryEncoder:
         with self._passage_lock:
             if self._passage_session is None:
                 path = export_onnx(self.model_dir, "onnx")
-                self._passage_session = _session(path, os.cpu_count() or 1, spin=False)
+                self._passage_session = _session(path, _cores(), spin=False)
             return self._passage_session
 
     def encode_passages(self, texts: list[str], *, token_budget: int = PASSAGE_TOKEN_BUDGET,
