@@ -127,6 +127,9 @@ def test_outline_lists_what_the_structure_states() -> None:
     # document by its position is not the collection, nor is a 個 of anything else.
     ("這五篇文件分別是誰發的?", True), ("這5份文件都是哪天印發的", True), ("這幾份黨建文件各是誰發的", True),
     ("第五篇文件是誰發的?", False), ("每個村的意見怎麼收集?", False), ("這份文件是誰發的?", False),
+    # A description with 的 between the count and the noun is still the set.
+    ("這幾份關於組織建設的文件分別是誰發的?", True), ("这几份讲农村工作的文件是哪年发的", True),
+    ("第一份關於紅十字會的文件是誰發的", False),
 ])
 def test_questions_about_the_collection(question: str, collection: bool) -> None:
     assert asks_collection(normalize(question)) == collection

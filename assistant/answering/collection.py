@@ -15,10 +15,11 @@ __all__ = ["PICK_WORDS", "asks_collection", "asks_which_document", "describe", "
 _SET = r"(?:几|哪几|哪些|多少|一共|总共|所有|全部|每|各|这几|这些|那几)"
 _DOCS = r"(?:份|个|篇|部)?(?:文件|指引|意见|文档)"
 # A count of documents (「這五篇文件」, 「5份文件」; 「第五篇」 is one of them), or a set word, then a
-# document classifier and a short description before the noun (「這幾份組織建設文件」). Only the
+# document classifier and a short description before the noun (「這幾份組織建設文件」, 「這幾份關於
+# 組織建設的文件」: a description may hold 的). Only the
 # classifiers of documents: 「每個村的意見」 is no question about the collection.
 _COUNT = rf"(?:(?<!第)(?:[两二三四五六七八九十]|\d+)|{_SET})"
-_DESCRIBED = rf"{_COUNT}(?:份|篇|部)[^的，,。?？!！]{{0,6}}?(?:文件|指引|意见|文档)"
+_DESCRIBED = rf"{_COUNT}(?:份|篇|部)[^，,。?？!！]{{0,10}}?(?:文件|指引|意见|文档)"
 _COLLECTION = re.compile(
     rf"{_SET}{_DOCS}|{_DESCRIBED}|{_DOCS}(?:清单|列表|目录|名单)|收(?:录|了|入)(?:哪|几|多少|什么)|(?:有|是)哪些{_DOCS}"
 )
