@@ -192,3 +192,20 @@ def test_a_documents_purpose_is_its_opening_sentence(assistant_instance) -> None
     assert not unnamed.citations or unnamed.citations[0].section != "前言" or unnamed.confidence < 1.0
     # A question about its content is not one about its purpose.
     assert not assistant_instance.ask("紅十字會為什麼要發放救助金?").answer.startswith("為")
+
+
+def test_a_field_asked_of_every_document_is_answered_per_document(assistant_instance) -> None:
+    got = assistant_instance.ask("這幾份文件的主送機關分別是哪些?")
+    assert not got.refused and got.answer.startswith("共5份文件:")
+    # Each document once, in corpus order; its own 主送機關 line or 「未載明」, never another field.
+    assert got.answer.count("《") == 5 and got.answer.count("未載明") == 3
+    assert "各省、自治區、直轄市紅十字會" in got.answer and "各高中、機關各股室" in got.answer
+    assert "發文機關" not in got.answer
+    assert [c.id for c in got.citations] == ["d1-info", "d5-info"]
+    assert all(c.quote.startswith("主送機關") for c in got.citations)
+    # A field no record prints: refused, saying so.
+    none = assistant_instance.ask("這幾份文件分別抄送了哪些單位?")
+    assert none.refused and "沒有載明" in none.note
+    # No field asked: the documents described as before (title, issuer, date, 文號).
+    plain = assistant_instance.ask("這五篇文件分別是誰發的?")
+    assert "中共云和縣委" in plain.answer and "紅總字〔2010〕72號" in plain.answer

@@ -706,6 +706,8 @@ class Answerer:
         (「那任職不到2年調整的呢?」 asks no number, even if the question before it did)."""
         asked = asked or question
         if asks_collection(normalize(asked)) and (documents := self.searcher.lexicon.documents):
+            if fields := record_fields_asked(normalize(asked)) - {"標題"}:
+                return self.collection_fields(question, documents, fields), []
             records = self._records
             listed = [self._cite_clause(records[d.id]) for d in documents if d.id in records]
             return Answer(question, describe(documents), False, listed, [], confidence=1.0), []
@@ -757,6 +759,25 @@ class Answerer:
         if text not in cites[0].quote and text in top.hit.clause.text:
             cites[0] = replace(cites[0], quote=text)
         return Answer(question, text, False, cites[:1], cites[1:3], confidence=confidence), ev
+
+    def collection_fields(self, question: str, documents: Sequence[Document], fields: set[str]) -> Answer:
+        """「這幾份文件的主送機關分別是哪些?」: per document (in corpus order), its record's lines of
+        the asked fields, each cited, or 「未載明」; a refusal when no record prints any of them."""
+        keys = [normalize(k) for k in fields]
+        parts, cited = [], []
+        for doc in documents:
+            record = self._records.get(doc.id)
+            lines = []
+            if record is not None:
+                for a, b in sentences(record.text):
+                    if any(k in normalize(record.text[a:b]) for k in keys):
+                        lines.append(record.text[a:b].strip())
+                        if len(lines) == 1:
+                            cited.append(self._cite(Evidence(Hit(record, 0.0, 0.0, 0.0), 0.0, (a, b), 0.0, 0.0)))
+            parts.append(f"《{doc.title}》" + (f"{','.join(lines)}" if lines else "未載明"))
+        if not cited:
+            return Answer(question, REFUSAL, True, [], [], note="這些文件的文件資訊中都沒有載明這一項。")
+        return Answer(question, f"共{len(documents)}份文件:" + ";".join(parts), False, cited, [], confidence=1.0)
 
     def which_document(self, question: str, hits: Sequence[Hit], asked: str) -> tuple[Answer, list[Evidence]] | None:
         """「哪份文件講到了大學生村官?」, 「有沒有專門講紀檢的文件?」: the document, named, with the line
