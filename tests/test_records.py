@@ -172,6 +172,10 @@ def test_list_run_of_a_span_that_is_not_a_sentence_is_unchanged() -> None:
     ("有沒有專門講紀檢組織建設的文件?", "關于加強鄉鎮紀檢組織建設的指導意見"),  # one title holds 紀檢
     ("哪份文件講到了大學生村官?", "“四項工程”"),  # the best clause's document, with its line
     ("哪一篇文件講了退休金?", None),  # nothing near: refused, not 「第一篇」
+    # A record line holding every word asked is on topic though its cosine is low (a few words).
+    ("哪份文件是發給高中的?", "群團組織建設"),
+    ("哪份文件是發給醫院的?", None),  # 醫院: no line holds it
+
     # A name word picks a document only when nothing else is asked: the rest passes the gate.
     ("哪份文件規定了紅十字會會員要交多少會費?", None),
 ])

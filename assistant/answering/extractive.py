@@ -686,11 +686,13 @@ class Answerer:
             # The sentence, or else its clause, states the subject for another level (「市級
             # 紀委書記」 asked; the clause is about 鄉鎮紀委書記, its sentence names no level).
             scope_conflict=scope_conflict(q, sentence) or scope_conflict(q, normalize(clause.text)),
-            # Nothing near, unless the question names this record's document and no other and
-            # asks one of its fields (「第五篇文件是發給誰的?」): a document fact is on topic.
+            # Nothing near, unless the question asks one of this record's fields and names its
+            # document and no other (「第五篇文件是發給誰的?」), or the line holds every word
+            # asked (「哪份文件是發給學校的?」: 主送機關:各高中): a document fact is on topic. A
+            # record line is a few words; its cosine with a question says little.
             off_topic=floor is not None and closest is not None and closest < floor
-            and not (clause.is_record and self._names_only(all_words) == {clause.doc_id}
-                     and self._asks_field(all_words, top, pattern, q)),
+            and not (clause.is_record and self._asks_field(all_words, top, pattern, q)
+                     and (self._names_only(all_words) == {clause.doc_id} or (words and len(inside) == len(words)))),
             unknown_quantity=unknown,
             other_document=other,
             undecided=undecided,
