@@ -290,3 +290,17 @@ def test_without_a_store_sentences_are_ranked_by_words_alone(corpus) -> None:
     assert searcher.sentence_similarity("任滿幾年?", [("d4-s2-c6", "任滿10年的必須交流。")]) == [None]
     answer = Assistant(searcher).ask(ROTATION)
     assert "10年" in answer.answer
+
+
+def test_sentence_scores_in_memory_equal_the_listed_nearest(assistant_instance: Assistant, monkeypatch) -> None:
+    """The one-product path over the in-memory sentence matrix gives every clause the same score
+    as listing the 4·dense_k nearest sentences (the path servers and big stores take)."""
+    import numpy as np
+
+    searcher = assistant_instance.searcher
+    questions = ["鄉鎮紀委書記任滿幾年必須交流?", "乡镇纪委的办公条件有哪些", "今天天氣怎麼樣?"]
+    exact = [searcher.sentence_scores(q) for q in questions]
+    monkeypatch.setattr(searcher.store, "sentence_matrix", lambda: None)
+    listed = [searcher.sentence_scores(q) for q in questions]
+    for a, b in zip(exact, listed):
+        assert a is not None and np.array_equal(a, b)

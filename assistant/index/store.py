@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -432,6 +433,7 @@ def clause_sentences(clause: Clause) -> list[str]:
     return [clause.text[a:b] for a, b in sentences(clause.text)]
 
 
+@functools.lru_cache(maxsize=65_536)  # the answer step asks for its candidates' sentences per question
 def sentence_id(clause_id: str, sentence: str) -> str:
     """Content-addressed, so a sentence keeps its vector while its neighbours change."""
     return f"{clause_id}@{text_sha(sentence)[:16]}"
@@ -496,6 +498,7 @@ class ClauseStore:
         self.sentences = self._collection(self.name + SENTENCES)
         self._exact: dict[str, tuple[tuple, list[str] | None, np.ndarray | int]] = {}  # or (stamp, None, count)
         self._rows: dict[int, dict[str, int]] = {}  # id(matrix) → row of each id
+        self._owners: dict[int, list[str]] = {}  # id(matrix) → clause id of each sentence row
 
     def _stamp(self) -> tuple:
         """Changes whenever any process writes the embedded store (its sqlite file or WAL)."""
@@ -536,6 +539,7 @@ class ClauseStore:
         matrix = np.stack(rows)
         self._exact[col.name] = (stamp, ids, matrix)
         self._rows.clear()  # row maps of matrices no longer cached
+        self._owners.clear()
         return ids, matrix
 
     @staticmethod
@@ -651,6 +655,17 @@ class ClauseStore:
                 with self._guard("reopen"):
                     self._open_collections()
         return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
+
+    def sentence_matrix(self) -> tuple[list[str], np.ndarray] | None:
+        """(the clause id of each row, every sentence vector) when the sentence collection is
+        searched in memory (small embedded stores), else None: a caller scoring every clause by
+        its sentences does it in one product instead of listing the nearest."""
+        if self.sentences is None or (found := self._in_memory(self.sentences)) is None:
+            return None
+        ids, matrix = found
+        if (owners := self._owners.get(id(matrix))) is None:
+            owners = self._owners[id(matrix)] = [i.rsplit("@", 1)[0] for i in ids]
+        return owners, matrix
 
     def query_sentences(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The *k* nearest sentences as (clause id, cosine similarity), best first: a clause is

@@ -326,6 +326,8 @@ class HybridSearcher:
         self.word_weight = word_weight
         # Sentence vectors are content-addressed (immutable per id): cache what was fetched.
         self._sentence_cache: LRUCache[str, np.ndarray] = LRUCache(maxsize=self.SENTENCE_CACHE)
+        self._last_vectors: tuple[str, dict[str, np.ndarray]] | None = None
+        self._owner_rows: tuple[list[str], np.ndarray] | None = None  # sentence row → clause index
         # The script each document is written in. The model gives a question in the other script
         # a lower cosine (a Traditional question against a Simplified law fell under the
         # off-topic floor), so each clause is compared with the question in its own script.
@@ -348,7 +350,14 @@ class HybridSearcher:
     def _query_vectors(self, question: str) -> dict[str, np.ndarray]:
         """The question's embedding in each script the corpus is written in (one when it is
         all one script, as the seed is: nothing changes for it)."""
-        return {s: self.embedder.encode_queries([in_script(question, s)])[0] for s in self.scripts}
+        last = self._last_vectors  # one question asks for them three times (clauses, sentences, answer)
+        if last is not None and last[0] == question:
+            return last[1]
+        vectors = {s: self.embedder.encode_queries([in_script(question, s)])[0] for s in self.scripts}
+        for v in vectors.values():
+            v.setflags(write=False)  # shared by the threads that ask the same question
+        self._last_vectors = (question, vectors)
+        return vectors
 
     def sentence_scores(self, question: str) -> np.ndarray | None:
         """Per clause, the cosine of the question with its best sentence among the nearest
@@ -358,6 +367,8 @@ class HybridSearcher:
         if self.store is None or self.embedder is None:
             return None
         sims = np.zeros(len(self.clauses), dtype=np.float32)
+        if (exact := self.store.sentence_matrix()) is not None:
+            return self._sentence_scores_exact(question, *exact, sims)
         found = False
         for s, vector in self._query_vectors(question).items():
             hits = self.store.query_sentences(vector, 4 * self.dense_k)
@@ -373,6 +384,30 @@ class HybridSearcher:
             for i, sim in best.items():
                 sims[i] = sim
         return sims if found else None
+
+    def _sentence_scores_exact(self, question: str, owners: list[str], matrix: np.ndarray,
+                               sims: np.ndarray) -> np.ndarray | None:
+        """:meth:`sentence_scores` over a sentence matrix held in memory, in one product: the
+        same numbers (a clause whose best sentence is among the ``4 * dense_k`` nearest gets its
+        cosine, every other clause the farthest of those), ~0.4 ms less per question than
+        listing the nearest sentences."""
+        if not len(owners):
+            return None
+        if self._owner_rows is None or self._owner_rows[0] is not owners:
+            self._owner_rows = (owners, np.array([self.by_id.get(c, -1) for c in owners], dtype=np.int64))
+        rows = self._owner_rows[1]
+        k = min(4 * self.dense_k, len(owners))
+        for s, vector in self._query_vectors(question).items():
+            all_sims = matrix @ np.asarray(vector, dtype=np.float32).reshape(-1)
+            kth = np.partition(all_sims, len(all_sims) - k)[len(all_sims) - k]  # the k-th nearest
+            mine = self._in_script[s]
+            sims[mine] = kth
+            known = rows >= 0
+            best = np.full(len(self.clauses), -np.inf, dtype=np.float32)
+            np.maximum.at(best, rows[known], all_sims[known])
+            near = mine & (best >= kth)
+            sims[near] = best[near]
+        return sims
 
     def dense_scores(self, question: str) -> np.ndarray:
         """Cosine similarity of the question with its ``dense_k`` nearest clauses; every other
