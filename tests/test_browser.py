@@ -223,6 +223,9 @@ def test_security_policy_holds_on_every_tab(browser, app):
         pg.wait_for_selector("#question textarea")
         assert "10年" in ask(pg, ROTATION_SIMPLIFIED).locator(".short-answer").inner_text()
         pg.click("#tab-browse-button")
+        # The Simplified question switched the page to 简, which redraws the table of contents:
+        # open a document only once it is redrawn (a redraw after the click would close it again).
+        expect(pg.locator("#doc-d4 > summary")).to_contain_text("乡镇纪检")
         pg.locator("#doc-d4 > summary").click()
         expect(pg.locator("#clause-d4-s2-c6")).to_be_visible()
         pg.fill("#browse-query textarea", "纪委书记 任满 交流")

@@ -238,6 +238,9 @@ def test_a_clause_is_found_by_its_best_sentence_too() -> None:
         def query_sentences(self, vector, k):
             return self.sentences
 
+        def sentence_matrix(self):  # not held in memory: the searcher lists the nearest
+            return None
+
     class Embedder:
         def encode_queries(self, texts):
             return np.ones((len(texts), 4), dtype=np.float32)
