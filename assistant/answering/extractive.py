@@ -780,7 +780,7 @@ class Answerer:
                         lines.append(record.text[a:b].strip())
                         if len(lines) == 1:
                             cited.append(self._cite(Evidence(Hit(record, 0.0, 0.0, 0.0), 0.0, (a, b), 0.0, 0.0)))
-            parts.append(f"《{doc.title}》" + (f"{','.join(lines)}" if lines else "未載明"))
+            parts.append(f"《{doc.title}》:" + (",".join(lines) if lines else "未載明"))
         if not cited:
             return Answer(question, REFUSAL, True, [], [], note="這些文件的文件資訊中都沒有載明這一項。")
         return Answer(question, f"共{len(documents)}份文件:" + ";".join(parts), False, cited, [], confidence=1.0)
