@@ -146,6 +146,12 @@ class Evidence:
     features: tuple[float, ...] = ()  # the ranker's inputs (:data:`ranking.FEATURES`)
 
 
+def _unranked(clause: Clause, span: tuple[int, int]) -> Evidence:
+    """Evidence found by the corpus's structure (a record line, a preamble, an outline item),
+    not by ranking: every score zero."""
+    return Evidence(Hit(clause, 0.0, 0.0, 0.0), 0.0, span, 0.0, 0.0)
+
+
 # The covered share counts ×20 (with the 0.6 threshold: the clause must hold ≥ 3 % of the
 # question's weight). Fitted, not set: spoken questions carry many words no guideline uses
 # (俺們, 縣裡, 有個, 幹點啥), which dilute the share a right clause covers. Over {6, 8, 10, 12,
@@ -188,6 +194,7 @@ class Support:
 
 _LEAD_MAX = 25
 NO_RECORD_HOLDS = "\0none"  # Support.other_document: no document's record prints the asked field
+_NO_RECORD_NOTE = "這些文件的文件資訊中都沒有載明這一項。"
 
 
 def answer_sentences(text: str) -> list[tuple[int, int]]:
@@ -271,7 +278,7 @@ def refusal_reason(support: Support, question: str) -> str:
     if support.unknown_quantity:
         return f"指引中沒有提到「{_as_typed(support.unknown_quantity, question)}」。"
     if support.other_document == NO_RECORD_HOLDS:
-        return "這些文件的文件資訊中都沒有載明這一項。"
+        return _NO_RECORD_NOTE
     if support.other_document:
         return f"《{support.other_document}》的文件資訊中沒有載明這一項。"
     if support.scope_conflict:
@@ -779,10 +786,10 @@ class Answerer:
                     if any(k in normalize(record.text[a:b]) for k in keys):
                         lines.append(record.text[a:b].strip())
                         if len(lines) == 1:
-                            cited.append(self._cite(Evidence(Hit(record, 0.0, 0.0, 0.0), 0.0, (a, b), 0.0, 0.0)))
+                            cited.append(self._cite(_unranked(record, (a, b))))
             parts.append(f"《{doc.title}》:" + (",".join(lines) if lines else "未載明"))
         if not cited:
-            return Answer(question, REFUSAL, True, [], [], note="這些文件的文件資訊中都沒有載明這一項。")
+            return Answer(question, REFUSAL, True, [], [], note=_NO_RECORD_NOTE)
         return Answer(question, f"共{len(documents)}份文件:" + ";".join(parts), False, cited, [], confidence=1.0)
 
     def which_document(self, question: str, hits: Sequence[Hit], asked: str) -> tuple[Answer, list[Evidence]] | None:
@@ -834,7 +841,7 @@ class Answerer:
                 continue
             for a, b in sentences(c.text):
                 if c.text[a:b].lstrip().startswith(("為", "为")):
-                    e = Evidence(Hit(c, 0.0, 0.0, 0.0), 0.0, (a, b), 0.0, 0.0)
+                    e = _unranked(c, (a, b))
                     return Answer(question, c.text[a:b].strip(), False, [self._cite(e)], [], confidence=1.0), [e]
         return None
 
@@ -1021,13 +1028,13 @@ class Answerer:
                     runs = [(frags[i][0], frags[j][1]) for i in range(len(frags))
                             for j in range(i, len(frags)) if names_all(frags[i][0], frags[j][1])]
                     span = min(runs, key=lambda r: r[1] - r[0], default=(a, b))
-                    return Evidence(Hit(c, 0.0, 0.0, 0.0), 0.0, span, 0.0, 0.0)
+                    return _unranked(c, span)
         return None
 
     def _cite_clause(self, c: Clause) -> Citation:
         """A citation of a whole clause (an outline item): quoted from its first sentence."""
         spans = sentences(c.text)
-        return self._cite(Evidence(Hit(c, 0.0, 0.0, 0.0), 0.0, spans[0] if spans else (0, len(c.text)), 0.0, 0.0))
+        return self._cite(_unranked(c, spans[0] if spans else (0, len(c.text))))
 
     def _cite(self, e: Evidence) -> Citation:
         c = e.hit.clause

@@ -396,15 +396,16 @@ class HybridSearcher:
         if self._owner_rows is None or self._owner_rows[0] is not owners:
             self._owner_rows = (owners, np.array([self.by_id.get(c, -1) for c in owners], dtype=np.int64))
         rows = self._owner_rows[1]
+        known = rows >= 0  # rows of this corpus's clauses
+        rows_known = rows[known]
         k = min(4 * self.dense_k, len(owners))
         for s, vector in self._query_vectors(question).items():
             all_sims = matrix @ np.asarray(vector, dtype=np.float32).reshape(-1)
             kth = np.partition(all_sims, len(all_sims) - k)[len(all_sims) - k]  # the k-th nearest
             mine = self._in_script[s]
             sims[mine] = kth
-            known = rows >= 0
             best = np.full(len(self.clauses), -np.inf, dtype=np.float32)
-            np.maximum.at(best, rows[known], all_sims[known])
+            np.maximum.at(best, rows_known, all_sims[known])
             near = mine & (best >= kth)
             sims[near] = best[near]
         return sims
