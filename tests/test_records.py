@@ -113,6 +113,12 @@ def test_documents_are_named_by_their_place_in_the_collection(corpus) -> None:
     ("紅十字會那份文件有沒有附件?", None),
     # A word no guideline uses that shortens a document's name (紅會) names it.
     ("紅會那個文件的主題詞是什麼?", "組織建設 意見"),
+    # The issuer asked with a verb of issuing (發的, 出的, 制定的) of a document its title's words
+    # pick: the record answers, though body clauses share more of the title's words.
+    ("紅十字會組織建設那份指導意見是誰發的?", "中國紅十字會總會"),
+    ("农村基层组织建设那份意见是哪个县委出的？", "中共云和縣委"),
+    ("“四項工程”的意見是哪個單位制定的?", "中共三河市委"),
+    ("乡镇纪检组织建设那份意见是哪个部门发的？", None),  # no issuer printed: refused, no body clause
 ])
 def test_document_facts_answer_from_the_asked_field(assistant_instance, question: str, answer: str | None) -> None:
     got = assistant_instance.ask(question)
@@ -186,6 +192,16 @@ def test_which_document_is_named(assistant_instance, question: str, answer: str 
     else:
         assert not got.refused and got.answer.startswith("《") and answer in got.answer, (question, got.answer)
         assert got.citations
+
+
+@pytest.mark.parametrize("question, clause", [
+    # A field word (時間, 制定) in a question that asks about the content: not the record.
+    ("鄉鎮紀委書記一般應任滿多長時間?", "d4-s2-c6"),
+    ("市縣紅十字會理順體制的具體實施方案誰來制定?", "d1-"),
+])
+def test_a_content_question_with_a_field_word_is_not_a_document_fact(assistant_instance, question: str, clause: str) -> None:
+    got = assistant_instance.ask(question)
+    assert not got.refused and got.citations[0].id.startswith(clause), (question, got.answer, got.note)
 
 
 def test_a_documents_purpose_is_its_opening_sentence(assistant_instance) -> None:

@@ -49,6 +49,7 @@ from assistant.answering.question import (
     PURPOSE_WORDS,
     asks_condition,
     asks_extreme_date,
+    asks_issuer,
     asks_list,
     asks_purpose,
     choice_alternatives,
@@ -80,6 +81,7 @@ from assistant.corpus.records import (
     ordinal_words,
     record_field_words,
     record_fields_asked,
+    record_vocabulary,
 )
 from assistant.retrieval import segment
 from assistant.retrieval.hybrid import Hit, HybridSearcher, Stats
@@ -247,6 +249,12 @@ def list_run(text: str, sentence: tuple[int, int]) -> tuple[int, int]:
 _DOC_FACT = re.compile(r"文号|发文机关|发文单位|发文字号|主送|成文日期|印发|主题词|份数|校对|落款")
 
 
+def fields_asked(normalized_question: str) -> set[str]:
+    """The record fields a question asks for: named by one of their words (「文號」, 「發給」), or
+    the issuer asked with a verb of issuing (「誰發的」 → 發文機關)."""
+    return record_fields_asked(normalized_question) | ({"發文機關"} if asks_issuer(normalized_question) else set())
+
+
 def _title(documents: Sequence[Document], doc_id: str) -> str:
     return next((d.title for d in documents if d.id == doc_id), doc_id)
 
@@ -372,6 +380,7 @@ class Answerer:
         # answer towards the sentence that says it; it still counts for finding the clause.
         s_terms = set(bigrams(content(without_exceptions(q)))) or q_terms
         quoted = quoted_names(q)
+        asked_fields = fields_asked(normalize(asked) if asked else q)
         typed = wanted_value(normalize(asked)) if asked else wanted_value(q)
         wants_list = asks_list(q)
         wants_condition = asks_condition(q)
@@ -408,6 +417,8 @@ class Answerer:
             # 「最近一次修正」 of a law whose record lists its enactment and amendments: the line
             # with the latest (or, 「最早」, the earliest) date.
             extreme, dated = None, {}
+            # The record lines of the fields asked (「誰發的」: 發文機關), by the key each opens with.
+            keys = tuple(normalize(k) for k in asked_fields) if hit.clause.is_record else ()
             if hit.clause.is_record and (order := asks_extreme_date(q)):
                 dated = {(a, b): k for a, b, _ in cands if (k := date_key(norm[a:b]))}
                 extreme = (max if order > 0 else min)(dated.values()) if dated else None
@@ -428,6 +439,8 @@ class Answerer:
                 # sentence that defines it beats one that mentions 「三推四考一確定」.
                 if any(f"“{t}”" in s_norm for t in names):
                     score += 0.2
+                if keys and s_norm.lstrip().startswith(keys):
+                    score += 0.3
                 if extreme is not None and dated.get((start, end)) == extreme:
                     score += 0.3
                 gives = bool(typed) and gives_value(typed, s_norm, q)
@@ -664,7 +677,7 @@ class Answerer:
             words = asked if any(stats.word_df(w) for w in asked) else words
             if named is not None and weight[named] > weight.get(clause.doc_id, 0.0):
                 other = _title(lex.documents, named)  # the record of another document
-            elif (fields := record_fields_asked(q)) and not self._prints(clause, fields):
+            elif (fields := fields_asked(q)) and not self._prints(clause, fields):
                 # 抄送 asked, and this record prints none: refused — naming the document when the
                 # question names it, else only when no record prints the field (which record the
                 # question means is unknown: 「這份文件的簽發人是誰?」).
@@ -729,6 +742,7 @@ class Answerer:
         if asks_purpose(normalize(asked)) and (found := self.purpose(question, asked)):
             return found
         ev = self.evidence(question, hits[: self.candidates], asked if asked != question else None)
+        ev = self._record_first(question, asked, ev)
         cites = [self._cite(e) for e in ev]
         if not ev:
             return Answer(question, REFUSAL, True, [], []), ev
@@ -738,7 +752,9 @@ class Answerer:
         # whose sentence gives it answers instead (「現行公務員法哪天開始施行」: the article
         # 「本法自2019年6月1日起施行」 ranked third) — when the gates accept it.
         typed = wanted_value(normalize(asked))
-        if support.missing_value and typed not in (None, NUMBERISH, BODYISH) and not asks_list(normalize(asked)):
+        # (Not when a document fact is asked that its record does not print: no clause answers that.)
+        if (support.missing_value and typed not in (None, NUMBERISH, BODYISH) and not asks_list(normalize(asked))
+                and not support.other_document):
             for alt in ev[1 : self.RUNNER_UPS + 1]:
                 a, b = alt.sentence
                 # A record's 「第一次修正」 is no frequency, but its dated lines do answer a date.
@@ -772,6 +788,28 @@ class Answerer:
         if text not in cites[0].quote and text in top.hit.clause.text:
             cites[0] = replace(cites[0], quote=text)
         return Answer(question, text, False, cites[:1], cites[1:3], confidence=confidence), ev
+
+    def _record_first(self, question: str, asked: str, ev: list[Evidence]) -> list[Evidence]:
+        """A field of one document's record asked of the document its name picks (「四項工程那份
+        意見是誰發的?」, 「群團組織建設的意見發給了誰?」): that record answers, whatever body clause
+        shares more of the name's words; the gate then refuses when it prints no such field."""
+        q = normalize(asked)
+        if not fields_asked(q) - {"標題"}:
+            return ev
+        # Only when nothing else is asked: every word names the document or a field of its record
+        # (「鄉鎮紀委書記一般應任滿多長時間」 names 紀檢's document and 時間, but asks of 任滿).
+        words = content_words(asked)
+        vocabulary = record_vocabulary()
+        if not all(self._docs_named(w) or w in vocabulary for w in words):
+            return ev
+        named = self._names_only(words)
+        if len(named) != 1 or (doc_id := next(iter(named))) not in self._records:
+            return ev
+        own = [e for e in ev if e.hit.clause.doc_id == doc_id and e.hit.clause.is_record]
+        if not own:
+            record = self._records[doc_id]
+            own = self.evidence(question, [Hit(record, 0.0, 0.0, 0.0)], asked if asked != question else None)
+        return own + [e for e in ev if e not in own]
 
     def collection_fields(self, question: str, documents: Sequence[Document], fields: set[str]) -> Answer:
         """「這幾份文件的主送機關分別是哪些?」: per document (in corpus order), its record's lines of

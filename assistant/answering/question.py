@@ -520,6 +520,18 @@ PURPOSE_WORDS = frozenset({"目的", "初衷", "用意", "原因", "背景", "�
                            "提出", "意见", "文件", "指引", "通知", "办法", "为了", "什么", "为什么", "这份", "那份"})
 
 
+# Who issued a document, asked with a verb of issuing (「那份意見是誰發的」, 「哪個縣委出的」,
+# 「由哪個單位制定的」): the record's 發文機關, though the question holds none of its words.
+_ISSUER_ASKED = re.compile(
+    r"(?:谁|哪[个家级一]?[\u4e00-\u9fff]{0,4}?)(?:(?<!印)发|出|制定|出台|下发|颁布|发布|制发|签发)的"
+)
+
+
+def asks_issuer(normalized_question: str) -> bool:
+    """Does the question ask who issued something (a document, when it names one)?"""
+    return bool(_ISSUER_ASKED.search(normalized_question))
+
+
 def asks_purpose(normalized_question: str) -> bool:
     """Does the question ask what a document is for?"""
     return bool(_PURPOSE_ASKED.search(normalized_question) and _DOC_OBJECT.search(normalized_question))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from assistant.text import int_to_cn, normalize
 
 __all__ = [
     "CARD_FIELDS", "RECORD_FIELDS", "RECORD_SECTION", "Clause", "Corpus", "Document", "SourceError", "record_clause",
-    "ordinal_words", "record_field_words", "record_fields_asked",
+    "ordinal_words", "record_field_words", "record_fields_asked", "record_vocabulary",
 ]
 
 
@@ -129,6 +129,13 @@ def record_fields_asked(normalized_question: str) -> set[str]:
     """The record fields a question names by one of their words (「抄送了哪些單位」 → 抄送)."""
     return {key for key, words in RECORD_FIELDS.items()
             if any(normalize(w) in normalized_question for w in words.split())}
+
+
+@lru_cache(maxsize=1)
+def record_vocabulary() -> str:
+    """Every word a question may ask a record's field with, and the kinds of body a record names
+    (normalised, space-separated): a word inside it (單位 of 發文單位) asks about the record."""
+    return normalize(" ".join([*RECORD_FIELDS.values(), *(kind for _, kind in BODY_KINDS)]))
 
 
 def record_field_words(line: str) -> str:
