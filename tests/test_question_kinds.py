@@ -63,6 +63,14 @@ def test_a_named_unit_of_time_must_be_answered_in_that_unit() -> None:
     assert wanted_value(when) is DATEISH
 
 
+def test_occurrences_counted_in_spoken_measure_words_are_a_count_of_times() -> None:
+    # 回/趟/遍 are how people count occurrences; the texts write 次.
+    for question in ("縣委一年要聽幾回匯報", "一年集中培訓幾趟", "每年要學習幾遍"):
+        q = normalize(question)
+        assert gives_value(wanted_value(q), normalize("縣委每年聽取一次專題匯報"), q), question
+        assert not gives_value(wanted_value(q), normalize("培訓時間不少于12天"), q), question
+
+
 @pytest.mark.parametrize("question, listing", [
     ("基本原則是哪三條", True), ("有哪些職責", True), ("分別是什麼", True),
     ("從哪一級開始建立", False), ("是哪一年建立的", False), ("由哪個部門負責", False),

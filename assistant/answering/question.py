@@ -111,12 +111,13 @@ _NUM = r"(?:[0-9]+(?:[./:-][0-9]+)*|[一二三四五六七八九十百千万两�
 _QUANTITY = {
     # 「任滿10年」「一屆」「半年」; not 「2012年」 (a date) and not 「每年」 (a frequency).
     "duration": re.compile(r"(?<![每0-9])(?:[0-9]{1,2}|[一二三四五六七八九十两半]+)个?(?:年|届|月|季度|周|天|工作日|日|小时|分钟|学期)"),
-    "frequency": re.compile(rf"每(?:个|一)?{_NUM}?个?(?:年|届|月|季度?|周|天|日|学期)|{_NUM}次"),
+    "frequency": re.compile(rf"每(?:个|一)?{_NUM}?个?(?:年|届|月|季度?|周|天|日|学期)|{_NUM}[次回趟遍]"),
     # A number of people, or the share of a body whose consent is needed (三分之二以上, 过半数).
     "people": re.compile(rf"{_NUM}个?(?:名|人|位)|[一二三四五六七八九十]+分之[一二三四五六七八九十]+|过半数|半数"),
     # An amount, or the share of one it is capped at (「不得超過當年總支出的百分之十」).
     "money": re.compile(rf"{_NUM}(?:万?元|万)|百分之[零一二三四五六七八九十百点]+|[0-9.]+%|{_NUM}倍"),
-    "times": re.compile(rf"{_NUM}次"),
+    # 回/趟/遍 are how people count occurrences when they speak (「一年聽幾回」); texts write 次.
+    "times": re.compile(rf"{_NUM}[次回趟遍]"),
 }
 _DURATION_UNIT = r"(?:年|届|个月|月|季度|周|天|工作日|日|小时|分钟|学期)"
 # 「多少獎金」, 「月工資是多少」: what is asked is an amount of money.
@@ -127,7 +128,7 @@ _ASKS_UNIT = [
     ("duration", re.compile(rf"(?:几|多少)个?{_DURATION_UNIT}|多久|多长时间|多少时间|多长")),
     ("people", re.compile(r"(?:几|多少)(?:个人|名|位|人)")),
     ("money", re.compile(rf"多少(?:万元|元|{_MONEY_WORD})|(?:{_MONEY_WORD})[^,,。??]{{0,4}}多少")),
-    ("times", re.compile(r"(?:几|多少)次")),
+    ("times", re.compile(r"(?:几|多少)[次回趟遍]")),
 ]
 # 「每年能拿多少獎金?」: what is counted follows the interrogative and an optional measure word.
 # Not after 哪 (「按哪幾個步驟」, 「哪幾個特性」): the members of a set are asked, and a text lists
