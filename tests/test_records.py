@@ -9,7 +9,7 @@ from assistant.answering.extractive import list_run
 from assistant.answering.question import DATEISH, wanted_value
 from assistant.answering.question import gives_value
 from assistant.corpus.parse import _rejoin_numbers
-from assistant.corpus.records import RECORD_SECTION, ordinal_words, record_field_words
+from assistant.corpus.records import RECORD_SECTION, body_kinds, ordinal_words, record_field_words
 from assistant.corpus.store import load_corpus
 from assistant.index.store import passage
 from assistant.text import normalize, sentences
@@ -72,6 +72,12 @@ def test_a_number_a_line_break_cut_is_put_back_together(corpus) -> None:
     assert _rejoin_numbers(["主題詞:組織建設 意見", "2010年9月15日印發"]) == ["主題詞:組織建設 意見", "2010年9月15日印發"]
     lines = corpus.clause("d4-info").text.split("\n")
     assert "發布日期:2011-07-14" in lines and not any(line[0].isdigit() for line in lines)
+
+
+def test_body_kinds_of_a_record_line() -> None:
+    assert body_kinds("主送機關:各高中、機關各股室") == "學校"
+    assert body_kinds("發文機關:中共云和縣委") == "黨委 黨委會"
+    assert body_kinds("主題詞:組織建設 意見") == ""
 
 
 def test_a_body_is_also_found_by_its_kind(corpus) -> None:
@@ -202,6 +208,16 @@ def test_which_document_is_named(assistant_instance, question: str, answer: str 
 def test_a_content_question_with_a_field_word_is_not_a_document_fact(assistant_instance, question: str, clause: str) -> None:
     got = assistant_instance.ask(question)
     assert not got.refused and got.citations[0].id.startswith(clause), (question, got.answer, got.note)
+
+
+def test_a_document_is_also_named_by_whom_it_is_sent_to(assistant_instance) -> None:
+    # The fifth document is sent to 各高中 (schools): 學校 names it, so a list its headings name
+    # is found though no heading says 學校, and 學校 is no topic its clauses lack.
+    got = assistant_instance.ask("學校群團組織建設的組織領導有哪幾條?")
+    assert not got.refused and "加強領導,明確責任" in got.answer and "搞好保障,發揮作用" in got.answer, got.answer
+    assert {c.id for c in got.citations} >= {"d5-s4-c1", "d5-s4-c3"}
+    got = assistant_instance.ask("學校那份文件是誰發的?")
+    assert not got.refused and "鄂城區教育局" in got.answer, got.answer
 
 
 def test_a_documents_purpose_is_its_opening_sentence(assistant_instance) -> None:

@@ -78,6 +78,7 @@ from assistant.corpus.records import (
     CARD_FIELDS,
     Clause,
     Document,
+    body_kinds,
     ordinal_words,
     record_field_words,
     record_fields_asked,
@@ -512,7 +513,11 @@ class Answerer:
     def _doc_names(self) -> dict[str, str]:
         """Document id → what names it in a question (built once: the documents are fixed for
         this searcher; a corpus change assembles a new answerer)."""
-        return {d.id: _doc_name(d) for d in self.searcher.lexicon.documents}
+        # Also whom it is sent to, by kind (「學校群團組織建設…」 of the one sent to 各高中): a
+        # document addressed to schools is the schools' document.
+        sent_to = {c.doc_id: normalize(" ".join(body_kinds(line) for line in c.text.splitlines() if "主送" in line))
+                   for c in self._records.values()}
+        return {d.id: " ".join(filter(None, (_doc_name(d), sent_to.get(d.id)))) for d in self.searcher.lexicon.documents}
 
     def _name_weights(self, words: Sequence[str]) -> dict[str, float]:
         """Per document, the IDF weight of *words* found in its name."""
@@ -690,7 +695,10 @@ class Answerer:
         total = sum(stats.word_idf(w) for w in words)
         # A word the clause holds in full (村委會主任 for 村主任) is not foreign to it.
         holds = {w: abbreviates(w, clause_text) for w in words}
-        foreign = tuple(w for w in words if not holds[w] and stats.word_df(w) > 0)
+        # A word naming the clause's own document (its issuer, title, whom it is sent to: 學校 of
+        # the document sent to 各高中) is the question placing itself there, not a foreign topic.
+        foreign = tuple(w for w in words if not holds[w] and stats.word_df(w) > 0
+                        and clause.doc_id not in self._docs_named(w))
         inside = [w for w in words if holds[w]]
         # What a question is about is named by its nouns; a verb the clause lacks is mostly how
         # it is put (「計劃用多長時間完成」, 「要成立黨組」 of 「要建立黨組」): it counts less.

@@ -10,7 +10,8 @@ from functools import cached_property, lru_cache
 from assistant.text import int_to_cn, normalize
 
 __all__ = [
-    "CARD_FIELDS", "RECORD_FIELDS", "RECORD_SECTION", "Clause", "Corpus", "Document", "SourceError", "record_clause",
+    "CARD_FIELDS", "RECORD_FIELDS", "RECORD_SECTION", "Clause", "Corpus", "Document", "SourceError", "body_kinds",
+    "record_clause",
     "ordinal_words", "record_field_words", "record_fields_asked", "record_vocabulary",
 ]
 
@@ -142,9 +143,15 @@ def record_field_words(line: str) -> str:
     """The words of the fields a record line names (「主送機關:…」 → 「主送 發給 …」), and the
     kind of each body it names (「發文機關:中共云和縣委」 → 黨委)."""
     words = [w for key, w in RECORD_FIELDS.items() if normalize(key) in normalize(line)]
+    return " ".join([*words, body_kinds(line)]).strip()
+
+
+def body_kinds(line: str) -> str:
+    """The kind of each body a record line names (「主送機關:各高中、機關各股室」 → 學校 部門)."""
+    kinds: list[str] = []
     for value in re.findall(r"[::]\s*([^\s((::]+)", line):
-        words += [kind for pattern, kind in BODY_KINDS if re.search(pattern, value)]
-    return " ".join(words)
+        kinds += [kind for pattern, kind in BODY_KINDS if re.search(pattern, value)]
+    return " ".join(kinds)
 
 
 def ordinal_words(number: int) -> str:
