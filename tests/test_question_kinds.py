@@ -138,6 +138,9 @@ def test_outline_lists_what_the_structure_states() -> None:
     # A description with 的 between the count and the noun is still the set.
     ("這幾份關於組織建設的文件分別是誰發的?", True), ("这几份讲农村工作的文件是哪年发的", True),
     ("第一份關於紅十字會的文件是誰發的", False),
+    # What the assistant holds, in 材料/資料 too; a count after the noun. 材料 a text requires is not.
+    ("你這裡都有哪些材料可以查?", True), ("这几份材料的发文单位各是谁?", True), ("關于紀檢的文件有幾份?", True),
+    ("申請登記需要提交哪些材料?", False), ("村裡的材料要存檔幾年?", False),
 ])
 def test_questions_about_the_collection(question: str, collection: bool) -> None:
     assert asks_collection(normalize(question)) == collection

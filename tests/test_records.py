@@ -230,6 +230,26 @@ def test_a_documents_purpose_is_its_opening_sentence(assistant_instance) -> None
     assert not assistant_instance.ask("紅十字會為什麼要發放救助金?").answer.startswith("為")
 
 
+@pytest.mark.parametrize("question, titles", [
+    # A described set is narrowed by what names its documents: their issuers' kind, status, year.
+    ("哪幾份是黨委發的文件?", ["農村基層組織建設", "四項工程"]),
+    ("這些文件裡有沒有征求意見稿?", ["鄉鎮紀檢組織建設"]),
+    ("這些文件哪些是2011年發的?", ["農村基層組織建設", "鄉鎮紀檢組織建設"]),
+    ("關于紀檢的文件有幾份?", ["鄉鎮紀檢組織建設"]),
+    # Words naming every document or none leave the set whole; a count names none of them.
+    ("五份文件的標題分別是什麼?", ["紅十字會", "農村基層組織建設", "四項工程", "鄉鎮紀檢組織建設", "群團組織建設"]),
+])
+def test_a_described_set_of_documents_is_narrowed_by_their_metadata(assistant_instance, question: str, titles: list[str]) -> None:
+    got = assistant_instance.ask(question)
+    assert not got.refused and got.answer.startswith(f"共{len(titles)}份文件:"), got.answer
+    assert all(t in got.answer for t in titles) and len(got.citations) == len(titles), got.answer
+
+
+def test_the_latest_documents_date_is_asked_without_which(assistant_instance) -> None:
+    got = assistant_instance.ask("最新的一份文件是什麼時候發的?")
+    assert not got.refused and "農村基層組織建設" in got.answer and "2011-10-09" in got.answer, got.answer
+
+
 def test_a_field_asked_of_every_document_is_answered_per_document(assistant_instance) -> None:
     got = assistant_instance.ask("這幾份文件的主送機關分別是哪些?")
     assert not got.refused and got.answer.startswith("共5份文件:")

@@ -250,6 +250,9 @@ def list_run(text: str, sentence: tuple[int, int]) -> tuple[int, int]:
 _DOC_FACT = re.compile(r"文号|发文机关|发文单位|发文字号|主送|成文日期|印发|主题词|份数|校对|落款")
 
 
+_COUNTED = re.compile(r"^(?:[0-9]+|[一二三四五六七八九十两几]+)(?:份|篇|个|部)")
+
+
 def fields_asked(normalized_question: str) -> set[str]:
     """The record fields a question asks for: named by one of their words (「文號」, 「發給」), or
     the issuer asked with a verb of issuing (「誰發的」 → 發文機關)."""
@@ -513,11 +516,13 @@ class Answerer:
     def _doc_names(self) -> dict[str, str]:
         """Document id → what names it in a question (built once: the documents are fixed for
         this searcher; a corpus change assembles a new answerer)."""
-        # Also whom it is sent to, by kind (「學校群團組織建設…」 of the one sent to 各高中): a
-        # document addressed to schools is the schools' document.
-        sent_to = {c.doc_id: normalize(" ".join(body_kinds(line) for line in c.text.splitlines() if "主送" in line))
-                   for c in self._records.values()}
-        return {d.id: " ".join(filter(None, (_doc_name(d), sent_to.get(d.id)))) for d in self.searcher.lexicon.documents}
+        # Also the kinds of body that issued it and that it is sent to (「黨委發的」 of 中共云和縣委,
+        # 「學校群團組織建設…」 of the one sent to 各高中): a document addressed to schools is the
+        # schools' document.
+        kinds = {c.doc_id: normalize(" ".join(body_kinds(line) for line in c.text.splitlines()
+                                              if "主送" in line or "發文機關" in line))
+                 for c in self._records.values()}
+        return {d.id: " ".join(filter(None, (_doc_name(d), kinds.get(d.id)))) for d in self.searcher.lexicon.documents}
 
     def _name_weights(self, words: Sequence[str]) -> dict[str, float]:
         """Per document, the IDF weight of *words* found in its name."""
@@ -695,10 +700,10 @@ class Answerer:
         total = sum(stats.word_idf(w) for w in words)
         # A word the clause holds in full (村委會主任 for 村主任) is not foreign to it.
         holds = {w: abbreviates(w, clause_text) for w in words}
-        # A word naming the clause's own document (its issuer, title, whom it is sent to: 學校 of
-        # the document sent to 各高中) is the question placing itself there, not a foreign topic.
+        # A word naming the clause's own document and no other (學校 of the one sent to 各高中) is
+        # the question placing itself there, not a foreign topic.
         foreign = tuple(w for w in words if not holds[w] and stats.word_df(w) > 0
-                        and clause.doc_id not in self._docs_named(w))
+                        and self._docs_named(w) != {clause.doc_id})
         inside = [w for w in words if holds[w]]
         # What a question is about is named by its nouns; a verb the clause lacks is mostly how
         # it is put (「計劃用多長時間完成」, 「要成立黨組」 of 「要建立黨組」): it counts less.
@@ -742,10 +747,13 @@ class Answerer:
         if asks_collection(normalize(asked)) and (documents := self.searcher.lexicon.documents):
             if fields := record_fields_asked(normalize(asked)) - {"標題"}:
                 return self.collection_fields(question, documents, fields), []
+            documents = self._described(asked, documents)
             records = self._records
             listed = [self._cite_clause(records[d.id]) for d in documents if d.id in records]
             return Answer(question, describe(documents), False, listed, [], confidence=1.0), []
-        if asks_which_document(normalize(asked)) and (found := self.which_document(question, hits, asked)):
+        # (The latest or earliest document's date is asked without 「哪份」: 「最新的一份文件是什麼時候發的?」.)
+        if ((asks_which_document(normalize(asked)) or picks_by_date(normalize(asked)))
+                and (found := self.which_document(question, hits, asked))):
             return found
         if asks_purpose(normalize(asked)) and (found := self.purpose(question, asked)):
             return found
@@ -818,6 +826,23 @@ class Answerer:
             record = self._records[doc_id]
             own = self.evidence(question, [Hit(record, 0.0, 0.0, 0.0)], asked if asked != question else None)
         return own + [e for e in ev if e not in own]
+
+    def _described(self, asked: str, documents: Sequence[Document]) -> Sequence[Document]:
+        """The documents a collection question describes by what names them (「哪幾份是黨委發的
+        文件」: the two a 中共…委 issued; 「2010年發的」: dated 2010), else all of them. A word
+        naming every document or none (組織建設, 單位) does not narrow the set."""
+        picked = {d.id for d in documents}
+        for w in content_words(asked):
+            if _COUNTED.match(w):  # 「五份文件」 counts them; 「第五份」 names one
+                continue
+            # …or its status (「有沒有征求意見稿」), which names no document elsewhere: 「征求意見」
+            # is a thing the guidelines ask for.
+            named = self._docs_named(w) | {d.id for d in documents if d.status and w in normalize(d.status)}
+            if named and len(named & picked) < len(picked):
+                picked &= named
+        if years := set(re.findall(r"((?:19|20)[0-9]{2})年", normalize(asked))):
+            picked &= {d.id for d in documents if d.date and d.date[:4] in years}
+        return [d for d in documents if d.id in picked] or documents
 
     def collection_fields(self, question: str, documents: Sequence[Document], fields: set[str]) -> Answer:
         """「這幾份文件的主送機關分別是哪些?」: per document (in corpus order), its record's lines of
