@@ -76,6 +76,7 @@ from assistant.answering.ranking import Ranker, load_ranker
 from assistant.answering.records import Answer, Citation
 from assistant.corpus.records import (
     CARD_FIELDS,
+    RECORD_FIELDS,
     Clause,
     Document,
     body_kinds,
@@ -251,6 +252,10 @@ _DOC_FACT = re.compile(r"文号|发文机关|发文单位|发文字号|主送|�
 
 
 _COUNTED = re.compile(r"^(?:[0-9]+|[一二三四五六七八九十两几]+)(?:份|篇|个|部)")
+
+
+# 「哪份文件沒有寫日期」, 「哪些沒標文號」: a document fact asked of the documents that lack it.
+_LACKS = re.compile(r"(?:没有|没|未|无|缺)(?:写|标|印|注明|载明|列|署|落)?")
 
 
 def fields_asked(normalized_question: str) -> set[str]:
@@ -744,7 +749,11 @@ class Answerer:
         *hits*; *asked* is what the user typed last, which decides the kind of answer wanted
         (「那任職不到2年調整的呢?」 asks no number, even if the question before it did)."""
         asked = asked or question
-        if asks_collection(normalize(asked)) and (documents := self.searcher.lexicon.documents):
+        q_asked = normalize(asked)
+        if ((asks_collection(q_asked) or asks_which_document(q_asked)) and _LACKS.search(q_asked)
+                and (fields := fields_asked(q_asked) - {"標題"}) and (documents := self.searcher.lexicon.documents)):
+            return self.lacking(question, documents, fields), []
+        if asks_collection(q_asked) and (documents := self.searcher.lexicon.documents):
             if fields := record_fields_asked(normalize(asked)) - {"標題"}:
                 return self.collection_fields(question, documents, fields), []
             documents = self._described(asked, documents)
@@ -843,6 +852,23 @@ class Answerer:
         if years := set(re.findall(r"((?:19|20)[0-9]{2})年", normalize(asked))):
             picked &= {d.id for d in documents if d.date and d.date[:4] in years}
         return [d for d in documents if d.id in picked] or documents
+
+    def lacking(self, question: str, documents: Sequence[Document], fields: set[str]) -> Answer:
+        """「哪份文件沒有寫發文日期?」: the documents whose record prints none of the asked fields,
+        each cited by its record (which shows what it does print)."""
+        # A word two fields share (落款: the signature and its date) yields to the one asked by
+        # more words (「落款日期」: 日期).
+        q = normalize(question)
+        hits = {f: sum(normalize(w) in q for w in RECORD_FIELDS.get(f, f).split()) for f in fields}
+        keys = [normalize(f) for f in fields if hits[f] == max(hits.values())]
+        records = self._records
+        without = [d for d in documents if d.id in records and not any(k in normalize(records[d.id].text) for k in keys)]
+        if not without:
+            listed = [self._cite_clause(records[d.id]) for d in documents if d.id in records]
+            return Answer(question, f"{len(documents)}份文件都載明了這一項。", False, listed, [], confidence=1.0)
+        listed = [self._cite_clause(records[d.id]) for d in without]
+        return Answer(question, f"共{len(without)}份文件沒有載明:" + ";".join(identify(d) for d in without),
+                      False, listed, [], confidence=1.0)
 
     def collection_fields(self, question: str, documents: Sequence[Document], fields: set[str]) -> Answer:
         """「這幾份文件的主送機關分別是哪些?」: per document (in corpus order), its record's lines of
