@@ -752,19 +752,19 @@ class Answerer:
         q_asked = normalize(asked)
         if ((asks_collection(q_asked) or asks_which_document(q_asked)) and _LACKS.search(q_asked)
                 and (fields := fields_asked(q_asked) - {"標題"}) and (documents := self.searcher.lexicon.documents)):
-            return self.lacking(question, documents, fields), []
+            return self.lacking(question, documents, fields, asked), []
         if asks_collection(q_asked) and (documents := self.searcher.lexicon.documents):
-            if fields := record_fields_asked(normalize(asked)) - {"標題"}:
+            if fields := record_fields_asked(q_asked) - {"標題"}:
                 return self.collection_fields(question, documents, fields), []
             documents = self._described(asked, documents)
             records = self._records
             listed = [self._cite_clause(records[d.id]) for d in documents if d.id in records]
             return Answer(question, describe(documents), False, listed, [], confidence=1.0), []
         # (The latest or earliest document's date is asked without 「哪份」: 「最新的一份文件是什麼時候發的?」.)
-        if ((asks_which_document(normalize(asked)) or picks_by_date(normalize(asked)))
+        if ((asks_which_document(q_asked) or picks_by_date(q_asked))
                 and (found := self.which_document(question, hits, asked))):
             return found
-        if asks_purpose(normalize(asked)) and (found := self.purpose(question, asked)):
+        if asks_purpose(q_asked) and (found := self.purpose(question, asked)):
             return found
         ev = self.evidence(question, hits[: self.candidates], asked if asked != question else None)
         ev = self._record_first(question, asked, ev)
@@ -776,16 +776,16 @@ class Answerer:
         # The best clause lacks the asked value (a unit or a date was named); a close runner-up
         # whose sentence gives it answers instead (「現行公務員法哪天開始施行」: the article
         # 「本法自2019年6月1日起施行」 ranked third) — when the gates accept it.
-        typed = wanted_value(normalize(asked))
+        typed = wanted_value(q_asked)
         # (Not when a document fact is asked that its record does not print: no clause answers that.)
-        if (support.missing_value and typed not in (None, NUMBERISH, BODYISH) and not asks_list(normalize(asked))
+        if (support.missing_value and typed not in (None, NUMBERISH, BODYISH) and not asks_list(q_asked)
                 and not support.other_document):
             for alt in ev[1 : self.RUNNER_UPS + 1]:
                 a, b = alt.sentence
                 # A record's 「第一次修正」 is no frequency, but its dated lines do answer a date.
                 if ((not alt.hit.clause.is_record or typed is DATEISH)
                         and alt.rank_score >= self.RUNNER_UP_SHARE * top.rank_score
-                        and gives_value(typed, normalize(alt.hit.clause.text[a:b]), normalize(asked))):
+                        and gives_value(typed, normalize(alt.hit.clause.text[a:b]), q_asked)):
                     alt_support = self.support(asked, alt, closest_sentence(ev))
                     if alt_support.confidence >= self.refuse_below:
                         ev = [alt] + [e for e in ev if e is not alt]
@@ -795,7 +795,7 @@ class Answerer:
         confidence = support.confidence
         # A section or subsection whose heading the list question names is itself the answer
         # (and the evidence): 「“標桿工程”具體包括哪幾項工作?」 → the subsection's three items.
-        if asks_list(normalize(asked)) and (found := self.outline(question, ev)):
+        if asks_list(q_asked) and (found := self.outline(question, ev)):
             text = f"{found.heading}:" + ";".join(item.text for item in found.items)
             listed = [self._cite_clause(item.clause) for item in found.items]
             if (stated := self._stated(found)) is not None:  # the words that name the whole set
@@ -853,12 +853,12 @@ class Answerer:
             picked &= {d.id for d in documents if d.date and d.date[:4] in years}
         return [d for d in documents if d.id in picked] or documents
 
-    def lacking(self, question: str, documents: Sequence[Document], fields: set[str]) -> Answer:
+    def lacking(self, question: str, documents: Sequence[Document], fields: set[str], asked: str) -> Answer:
         """「哪份文件沒有寫發文日期?」: the documents whose record prints none of the asked fields,
         each cited by its record (which shows what it does print)."""
         # A word two fields share (落款: the signature and its date) yields to the one asked by
         # more words (「落款日期」: 日期).
-        q = normalize(question)
+        q = normalize(asked)
         hits = {f: sum(normalize(w) in q for w in RECORD_FIELDS.get(f, f).split()) for f in fields}
         keys = [normalize(f) for f in fields if hits[f] == max(hits.values())]
         records = self._records

@@ -11,8 +11,7 @@ from assistant.text import int_to_cn, normalize
 
 __all__ = [
     "CARD_FIELDS", "RECORD_FIELDS", "RECORD_SECTION", "Clause", "Corpus", "Document", "SourceError", "body_kinds",
-    "record_clause",
-    "ordinal_words", "record_field_words", "record_fields_asked", "record_vocabulary",
+    "ordinal_words", "record_clause", "record_field_words", "record_fields_asked", "record_vocabulary",
 ]
 
 
@@ -128,8 +127,13 @@ BODY_KINDS: tuple[tuple[str, str], ...] = (
 
 def record_fields_asked(normalized_question: str) -> set[str]:
     """The record fields a question names by one of their words (「抄送了哪些單位」 → 抄送)."""
-    return {key for key, words in RECORD_FIELDS.items()
-            if any(normalize(w) in normalized_question for w in words.split())}
+    return {key for key, words in _normalized_fields() if any(w in normalized_question for w in words)}
+
+
+@lru_cache(maxsize=1)
+def _normalized_fields() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """RECORD_FIELDS with each word normalised, once (asked of every question, twice)."""
+    return tuple((key, tuple(normalize(w) for w in words.split())) for key, words in RECORD_FIELDS.items())
 
 
 @lru_cache(maxsize=1)
@@ -147,7 +151,7 @@ def record_field_words(line: str) -> str:
 
 
 def body_kinds(line: str) -> str:
-    """The kind of each body a record line names (「主送機關:各高中、機關各股室」 → 學校 部門)."""
+    """The kind of each body a record line names (「主送機關:各高中、機關各股室」 → 學校)."""
     kinds: list[str] = []
     for value in re.findall(r"[::]\s*([^\s((::]+)", line):
         kinds += [kind for pattern, kind in BODY_KINDS if re.search(pattern, value)]
