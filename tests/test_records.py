@@ -187,6 +187,8 @@ def test_list_run_of_a_span_that_is_not_a_sentence_is_unchanged() -> None:
     # A record line holding every word asked is on topic though its cosine is low (a few words).
     ("哪份文件是發給高中的?", "群團組織建設"),
     ("哪份文件是發給醫院的?", None),  # 醫院: no line holds it
+    # A compound no guideline uses whose halves name one document: 教育 (鄂城區教育局) + 部門 (its kind).
+    ("有沒有教育部門發的文件?", "鄂城區教育局"),
 
     # A name word picks a document only when nothing else is asked: the rest passes the gate.
     ("哪份文件規定了紅十字會會員要交多少會費?", None),

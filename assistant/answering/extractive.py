@@ -548,8 +548,16 @@ class Answerer:
             if len(self._word_docs) >= 50_000:  # a long-running server meets ever new words
                 self._word_docs.clear()
             unknown = len(word) > 1 and not self.searcher.lexicon.word_df(word)
-            docs = self._word_docs[word] = frozenset(
+            docs = frozenset(
                 d for d, name in self._doc_names.items() if word in name or (unknown and abbreviates(word, name)))
+            if unknown and not docs:
+                # A compound the guidelines never use, whose halves name the same documents
+                # (教育部門: 教育 of 鄂城區教育局, 部門 its kind).
+                for i in range(2, len(word) - 1):
+                    if both := self._docs_named(word[:i]) & self._docs_named(word[i:]):
+                        docs = both
+                        break
+            self._word_docs[word] = docs
         return docs
 
     @cached_property
