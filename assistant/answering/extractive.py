@@ -868,14 +868,16 @@ class Answerer:
         # more words (「落款日期」: 日期).
         q = normalize(asked)
         hits = {f: sum(normalize(w) in q for w in RECORD_FIELDS.get(f, f).split()) for f in fields}
-        keys = [normalize(f) for f in fields if hits[f] == max(hits.values())]
+        chosen = sorted(f for f in fields if hits[f] == max(hits.values()))
+        keys = [normalize(f) for f in chosen]
         records = self._records
         without = [d for d in documents if d.id in records and not any(k in normalize(records[d.id].text) for k in keys)]
         if not without:
             listed = [self._cite_clause(records[d.id]) for d in documents if d.id in records]
-            return Answer(question, f"{len(documents)}份文件都載明了這一項。", False, listed, [], confidence=1.0)
+            return Answer(question, f"{len(documents)}份文件都載明了{'、'.join(chosen)}。", False, listed, [],
+                          confidence=1.0)
         listed = [self._cite_clause(records[d.id]) for d in without]
-        return Answer(question, f"共{len(without)}份文件沒有載明:" + ";".join(identify(d) for d in without),
+        return Answer(question, f"共{len(without)}份文件沒有載明{'、'.join(chosen)}:" + ";".join(identify(d) for d in without),
                       False, listed, [], confidence=1.0)
 
     def collection_fields(self, question: str, documents: Sequence[Document], fields: set[str]) -> Answer:
