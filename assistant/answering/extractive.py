@@ -255,7 +255,14 @@ _COUNTED = re.compile(r"^(?:[0-9]+|[一二三四五六七八九十两几]+)(?:�
 
 
 # 「哪份文件沒有寫日期」, 「哪些沒標文號」: a document fact asked of the documents that lack it.
-_LACKS = re.compile(r"(?:没有|没|未|无|缺)(?:写|标|印|注明|载明|列|署|落)?")
+_LACKS = re.compile(r"(?:没有|没|未|无|缺)(?:写|标|印|注明|载明|列|署)?")
+
+
+def asks_lacking(normalized_question: str) -> bool:
+    """「哪份文件沒有寫發文日期」: a negation right before a word asking a record field — not any
+    negation in a question that also holds a field word (「哪份文件講到無職黨員設崗定責」)."""
+    return any(m.end() < len(normalized_question) and record_fields_asked(normalized_question[m.end():m.end() + 6])
+               for m in _LACKS.finditer(normalized_question))
 
 
 def fields_asked(normalized_question: str) -> set[str]:
@@ -521,13 +528,25 @@ class Answerer:
     def _doc_names(self) -> dict[str, str]:
         """Document id → what names it in a question (built once: the documents are fixed for
         this searcher; a corpus change assembles a new answerer)."""
-        # Also the kinds of body that issued it and that it is sent to (「黨委發的」 of 中共云和縣委,
-        # 「學校群團組織建設…」 of the one sent to 各高中): a document addressed to schools is the
-        # schools' document.
-        kinds = {c.doc_id: normalize(" ".join(body_kinds(line) for line in c.text.splitlines()
-                                              if "主送" in line or "發文機關" in line))
-                 for c in self._records.values()}
-        return {d.id: " ".join(filter(None, (_doc_name(d), kinds.get(d.id)))) for d in self.searcher.lexicon.documents}
+        # Also the kind of body it is sent to (「學校群團組織建設…」 of the one sent to 各高中): a
+        # document addressed to schools is the schools' document. (The issuer's kind is no name:
+        # 黨委 and 部門 are what the guidelines' clauses are about; see _issued_by.)
+        sent_to = self._record_kinds("主送")
+        return {d.id: " ".join(filter(None, (_doc_name(d), sent_to.get(d.id)))) for d in self.searcher.lexicon.documents}
+
+    def _record_kinds(self, field: str) -> dict[str, str]:
+        """Document id → the kinds of body its record's *field* lines name (normalised)."""
+        return {c.doc_id: normalize(" ".join(body_kinds(line) for line in c.text.splitlines() if field in line))
+                for c in self._records.values()}
+
+    @cached_property
+    def _issuer_kinds(self) -> dict[str, str]:
+        return self._record_kinds("發文機關")
+
+    def _issued_by(self, word: str) -> frozenset[str]:
+        """The documents whose issuer is of the kind *word* names (黨委: 中共云和縣委, 中共三河市委),
+        for questions about the set of documents (「哪幾份是黨委發的」)."""
+        return frozenset(d for d, kinds in self._issuer_kinds.items() if word and word in kinds.split())
 
     def _name_weights(self, words: Sequence[str]) -> dict[str, float]:
         """Per document, the IDF weight of *words* found in its name."""
@@ -554,7 +573,8 @@ class Answerer:
                 # A compound the guidelines never use, whose halves name the same documents
                 # (教育部門: 教育 of 鄂城區教育局, 部門 its kind).
                 for i in range(2, len(word) - 1):
-                    if both := self._docs_named(word[:i]) & self._docs_named(word[i:]):
+                    tail = word[i:]
+                    if both := self._docs_named(word[:i]) & (self._docs_named(tail) | self._issued_by(tail)):
                         docs = both
                         break
             self._word_docs[word] = docs
@@ -758,7 +778,7 @@ class Answerer:
         (「那任職不到2年調整的呢?」 asks no number, even if the question before it did)."""
         asked = asked or question
         q_asked = normalize(asked)
-        if ((asks_collection(q_asked) or asks_which_document(q_asked)) and _LACKS.search(q_asked)
+        if ((asks_collection(q_asked) or asks_which_document(q_asked)) and asks_lacking(q_asked)
                 and (fields := fields_asked(q_asked) - {"標題"}) and (documents := self.searcher.lexicon.documents)):
             return self.lacking(question, documents, fields, asked), []
         if asks_collection(q_asked) and (documents := self.searcher.lexicon.documents):
@@ -854,10 +874,12 @@ class Answerer:
                 continue
             # …or its status (「有沒有征求意見稿」), which names no document elsewhere: 「征求意見」
             # is a thing the guidelines ask for.
-            named = self._docs_named(w) | {d.id for d in documents if d.status and w in normalize(d.status)}
+            named = (self._docs_named(w) | self._issued_by(w)
+                     | {d.id for d in documents if d.status and w in normalize(d.status)})
             if named and len(named & picked) < len(picked):
                 picked &= named
-        if years := set(re.findall(r"((?:19|20)[0-9]{2})年", normalize(asked))):
+        # A year picks the documents dated in it; 「2010年以後」 compares, which the list's dates show.
+        if years := set(re.findall(r"((?:19|20)[0-9]{2})年(?!以|之|后|前|底|初)", normalize(asked))):
             picked &= {d.id for d in documents if d.date and d.date[:4] in years}
         return [d for d in documents if d.id in picked] or documents
 
