@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answering.extractive import list_run
+from assistant.answering.extractive import asks_lacking, list_run
 from assistant.answering.question import DATEISH, wanted_value
 from assistant.answering.question import gives_value
 from assistant.corpus.parse import _rejoin_numbers
@@ -240,6 +240,8 @@ def test_a_documents_purpose_is_its_opening_sentence(assistant_instance) -> None
     ("關于紀檢的文件有幾份?", ["鄉鎮紀檢組織建設"]),
     # Words naming every document or none leave the set whole; a count names none of them.
     ("五份文件的標題分別是什麼?", ["紅十字會", "農村基層組織建設", "四項工程", "鄉鎮紀檢組織建設", "群團組織建設"]),
+    # A year compared (以後) is no year picked: the whole list shows the dates.
+    ("哪幾份文件是2010年以後發的?", ["紅十字會", "農村基層組織建設", "四項工程", "鄉鎮紀檢組織建設", "群團組織建設"]),
 ])
 def test_a_described_set_of_documents_is_narrowed_by_their_metadata(assistant_instance, question: str, titles: list[str]) -> None:
     got = assistant_instance.ask(question)
@@ -257,6 +259,15 @@ def test_the_documents_lacking_an_asked_fact_are_listed(assistant_instance, ques
     got = assistant_instance.ask(question)
     assert not got.refused and got.answer.startswith(f"共{len(titles)}份文件沒有載明{field}:"), got.answer
     assert all(t in got.answer for t in titles) and all(c.id.endswith("-info") for c in got.citations), got.answer
+
+
+@pytest.mark.parametrize("question, lacking", [
+    ("哪份文件沒有寫發文日期?", True), ("哪些文件沒標文號?", True), ("有沒有文件未注明主送機關?", True),
+    # A negation elsewhere in the question, beside a field word, is not a lacking field.
+    ("哪份文件講到無職黨員的日期安排?", False), ("哪份文件規定了沒有經費的村何時發放補助?", False),
+])
+def test_a_lacking_field_is_a_negation_right_before_the_fields_word(question: str, lacking: bool) -> None:
+    assert asks_lacking(normalize(question)) == lacking
 
 
 def test_the_latest_documents_date_is_asked_without_which(assistant_instance) -> None:

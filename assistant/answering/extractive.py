@@ -80,6 +80,7 @@ from assistant.corpus.records import (
     Clause,
     Document,
     body_kinds,
+    opens_with_field_word,
     ordinal_words,
     record_field_words,
     record_fields_asked,
@@ -261,8 +262,7 @@ _LACKS = re.compile(r"(?:没有|没|未|无|缺)(?:写|标|印|注明|载明|列
 def asks_lacking(normalized_question: str) -> bool:
     """「哪份文件沒有寫發文日期」: a negation right before a word asking a record field — not any
     negation in a question that also holds a field word (「哪份文件講到無職黨員設崗定責」)."""
-    return any(m.end() < len(normalized_question) and record_fields_asked(normalized_question[m.end():m.end() + 6])
-               for m in _LACKS.finditer(normalized_question))
+    return any(opens_with_field_word(normalized_question[m.end():]) for m in _LACKS.finditer(normalized_question))
 
 
 def fields_asked(normalized_question: str) -> set[str]:

@@ -11,7 +11,8 @@ from assistant.text import int_to_cn, normalize
 
 __all__ = [
     "CARD_FIELDS", "RECORD_FIELDS", "RECORD_SECTION", "Clause", "Corpus", "Document", "SourceError", "body_kinds",
-    "ordinal_words", "record_clause", "record_field_words", "record_fields_asked", "record_vocabulary",
+    "opens_with_field_word", "ordinal_words", "record_clause", "record_field_words", "record_fields_asked",
+    "record_vocabulary",
 ]
 
 
@@ -128,6 +129,11 @@ BODY_KINDS: tuple[tuple[str, str], ...] = (
 def record_fields_asked(normalized_question: str) -> set[str]:
     """The record fields a question names by one of their words (「抄送了哪些單位」 → 抄送)."""
     return {key for key, words in _normalized_fields() if any(w in normalized_question for w in words)}
+
+
+def opens_with_field_word(normalized_text: str) -> bool:
+    """Does *normalized_text* open with a word asking a record field (「發文日期…」, 「文號」)?"""
+    return any(normalized_text.startswith(w) for _, words in _normalized_fields() for w in words)
 
 
 @lru_cache(maxsize=1)
