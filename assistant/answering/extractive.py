@@ -76,12 +76,12 @@ from assistant.answering.ranking import Ranker, load_ranker
 from assistant.answering.records import Answer, Citation
 from assistant.corpus.records import (
     CARD_FIELDS,
-    RECORD_FIELDS,
     Clause,
     Document,
     body_kinds,
     opens_with_field_word,
     ordinal_words,
+    record_field_mentions,
     record_field_words,
     record_fields_asked,
     record_vocabulary,
@@ -396,7 +396,8 @@ class Answerer:
         # answer towards the sentence that says it; it still counts for finding the clause.
         s_terms = set(bigrams(content(without_exceptions(q)))) or q_terms
         quoted = quoted_names(q)
-        asked_fields = fields_asked(normalize(asked) if asked else q)
+        # The record lines of the fields asked (「誰發的」: 發文機關), by the key each opens with.
+        field_keys = tuple(normalize(k) for k in fields_asked(normalize(asked) if asked else q))
         typed = wanted_value(normalize(asked)) if asked else wanted_value(q)
         wants_list = asks_list(q)
         wants_condition = asks_condition(q)
@@ -433,8 +434,7 @@ class Answerer:
             # 「最近一次修正」 of a law whose record lists its enactment and amendments: the line
             # with the latest (or, 「最早」, the earliest) date.
             extreme, dated = None, {}
-            # The record lines of the fields asked (「誰發的」: 發文機關), by the key each opens with.
-            keys = tuple(normalize(k) for k in asked_fields) if hit.clause.is_record else ()
+            keys = field_keys if hit.clause.is_record else ()
             if hit.clause.is_record and (order := asks_extreme_date(q)):
                 dated = {(a, b): k for a, b, _ in cands if (k := date_key(norm[a:b]))}
                 extreme = (max if order > 0 else min)(dated.values()) if dated else None
@@ -888,12 +888,11 @@ class Answerer:
         each cited by its record (which shows what it does print)."""
         # A word two fields share (落款: the signature and its date) yields to the one asked by
         # more words (「落款日期」: 日期).
-        q = normalize(asked)
-        hits = {f: sum(normalize(w) in q for w in RECORD_FIELDS.get(f, f).split()) for f in fields}
-        chosen = sorted(f for f in fields if hits[f] == max(hits.values()))
-        keys = [normalize(f) for f in chosen]
+        mentions = record_field_mentions(normalize(asked))
+        most = max(mentions.get(f, 0) for f in fields)
+        chosen = sorted(f for f in fields if mentions.get(f, 0) == most)
         records = self._records
-        without = [d for d in documents if d.id in records and not any(k in normalize(records[d.id].text) for k in keys)]
+        without = [d for d in documents if d.id in records and not self._prints(records[d.id], set(chosen))]
         if not without:
             listed = [self._cite_clause(records[d.id]) for d in documents if d.id in records]
             return Answer(question, f"{len(documents)}份文件都載明了{'、'.join(chosen)}。", False, listed, [],

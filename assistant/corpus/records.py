@@ -11,8 +11,8 @@ from assistant.text import int_to_cn, normalize
 
 __all__ = [
     "CARD_FIELDS", "RECORD_FIELDS", "RECORD_SECTION", "Clause", "Corpus", "Document", "SourceError", "body_kinds",
-    "opens_with_field_word", "ordinal_words", "record_clause", "record_field_words", "record_fields_asked",
-    "record_vocabulary",
+    "opens_with_field_word", "ordinal_words", "record_clause", "record_field_mentions", "record_field_words",
+    "record_fields_asked", "record_vocabulary",
 ]
 
 
@@ -128,7 +128,12 @@ BODY_KINDS: tuple[tuple[str, str], ...] = (
 
 def record_fields_asked(normalized_question: str) -> set[str]:
     """The record fields a question names by one of their words (「抄送了哪些單位」 → 抄送)."""
-    return {key for key, words in _normalized_fields() if any(w in normalized_question for w in words)}
+    return {key for key, n in record_field_mentions(normalized_question).items() if n}
+
+
+def record_field_mentions(normalized_question: str) -> dict[str, int]:
+    """Per record field, how many of its words the question holds (「落款日期」: 日期 2, 發文機關 1)."""
+    return {key: sum(w in normalized_question for w in words) for key, words in _normalized_fields()}
 
 
 def opens_with_field_word(normalized_text: str) -> bool:
