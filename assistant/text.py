@@ -84,6 +84,22 @@ def normalize(text: str) -> str:
     return out
 
 
+# The bodies a collective name covers, as organisational Chinese uses it: 群團組織 are the trade
+# union, the Youth League and the women's federation (工會、共青團、婦聯; 「工青婦」 for the three)
+# and, inside a unit, their committees (團委, 團支部, 婦委會). A clause about 群團組織 speaks of
+# each of them, so a question naming one (「學校團委…」) is not asking about something it lacks.
+_MEMBERS: dict[str, tuple[str, ...]] = {
+    "群团": ("工会", "共青团", "青年团", "团委", "团支部", "团组织", "妇联", "妇委会", "妇女联合会", "工青妇"),
+}
+_GROUP_OF = {m: g for g, members in _MEMBERS.items() for m in members}
+
+
+def member_of(word: str) -> str | None:
+    """The collective name covering the body *word* (normalised) names, or None: 团委 and
+    学校团委 → 群团; not 工会主席 (a post, not the body)."""
+    return next((g for m, g in _GROUP_OF.items() if word == m or word.endswith(m)), None)
+
+
 def abbreviates(word: str, text: str) -> bool:
     """Whether *word* is a shortened form of a phrase in *text* (both normalised): its
     characters in order, the first on the phrase's first, within twice its length — how Chinese

@@ -304,3 +304,15 @@ def test_sentence_scores_in_memory_equal_the_listed_nearest(assistant_instance: 
     listed = [searcher.sentence_scores(q) for q in questions]
     for a, b in zip(exact, listed):
         assert a is not None and np.array_equal(a, b)
+
+
+def test_a_body_named_by_itself_is_covered_by_its_collective_name(assistant_instance: Assistant) -> None:
+    """群團組織 covers the 工會, 共青團 and 婦聯: a question naming them is answered from a clause
+    on 群團組織, and one asking what no clause states is still refused."""
+    from assistant.text import member_of
+
+    assert member_of("学校团委") == member_of("妇联") == "群团"
+    assert member_of("工会主席") is None  # a post, not the body
+    a = assistant_instance.ask("共青團和婦聯要把什麼作為工作的出發點和落腳點?")
+    assert not a.refused and a.citations[0].id == "d5-s4-c3"
+    assert assistant_instance.ask("團委書記的津貼標準是多少?").refused

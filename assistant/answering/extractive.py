@@ -97,6 +97,7 @@ from assistant.text import (
     corpus_script,
     fragments,
     is_cjk,
+    member_of,
     normalize,
     sentences,
 )
@@ -731,8 +732,10 @@ class Answerer:
         elif _DOC_FACT.search(q) and named is not None and weight[named] > 0:
             other = _title(lex.documents, named)  # 文號, 發文機關 … asked, and no record has it
         total = sum(stats.word_idf(w) for w in words)
-        # A word the clause holds in full (村委會主任 for 村主任) is not foreign to it.
-        holds = {w: abbreviates(w, clause_text) for w in words}
+        # A word the clause holds in full (村委會主任 for 村主任), or a body its collective name
+        # covers (團委 in a clause on 群團組織), is not foreign to it.
+        holds = {w: abbreviates(w, clause_text) or ((g := member_of(w)) is not None and g in clause_text)
+                 for w in words}
         # A word naming the clause's own document and no other (學校 of the one sent to 各高中) is
         # the question placing itself there, not a foreign topic.
         foreign = tuple(w for w in words if not holds[w] and stats.word_df(w) > 0
