@@ -230,6 +230,18 @@ def test_scope_conflict_names_the_level_asked_and_the_level_stated() -> None:
     assert scope_conflict(normalize("縣級黨員服務中心建設,縣財政安排多少萬元?"), sentence) is None
     # A sentence that names no level for the subject does not conflict.
     assert scope_conflict(normalize("鎮黨員服務中心建設經費從哪裡來?"), normalize("黨員服務中心建設經費由財政安排。")) is None
+    # Spoken, a level is a place: 「鎮上的…」 asks about the 鄉鎮 one.
+    assert scope_conflict(normalize("鎮上的黨員服務中心建設要多少錢?"), sentence) == ("乡镇", "县")
+
+
+def test_a_choice_between_spoken_places_is_decided_by_a_clause_naming_their_levels(
+    assistant_instance: Assistant,
+) -> None:
+    from assistant.answering.question import spoken_levels
+
+    assert spoken_levels(normalize("是鎮上管還是縣裡管")) == ["镇", "县"]
+    a = assistant_instance.ask("負責大學生村官跟蹤管理的是鎮上還是村裡?")
+    assert not a.refused and a.citations[0].id == "d3-s2-ss3-c14" and "鎮黨委" in a.answer
 
 
 @pytest.mark.parametrize(

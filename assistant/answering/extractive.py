@@ -65,6 +65,7 @@ from assistant.answering.question import (
     period_conflict,
     quoted_names,
     scope_conflict,
+    spoken_levels,
     stated_quantities,
     states_condition,
     states_negative_condition,
@@ -752,7 +753,7 @@ class Answerer:
         # 「是正科級還是副科級」: a clause naming neither alternative cannot decide.
         choice = choice_alternatives(q)
         undecided = choice if choice and not any(
-            x in clause_text for alt in choice for x in (alt, *content_words(alt))) else None
+            x in clause_text for alt in choice for x in (alt, *content_words(alt), *spoken_levels(alt))) else None
         quantity = pattern not in (None, BODYISH, DATEISH) and not asks_list(q)
         return Support(
             missing, round(share, 4), round(covered, 4), foreign, len(words),

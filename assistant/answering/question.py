@@ -376,7 +376,9 @@ def gives_value(pattern: re.Pattern[str], fragment: str, question: str) -> bool:
 _LEVELS = ("乡镇", "乡", "镇", "县", "市", "省", "村", "街道", "社区")
 _SAME_LEVEL = {"乡": "乡镇", "镇": "乡镇"}
 _LEVEL = "|".join(_LEVELS)
-_LEVELED = re.compile(rf"({_LEVEL})(?:一?级)?([\u4e00-\u9fff]{{4,}})")
+# Spoken, a level is a place: 「鎮上的黨員服務中心」, 「縣裡的經費」, 「村裡」 (normalised: 里).
+_LEVELED = re.compile(rf"({_LEVEL})(?:一?级|[上里]的?)?([\u4e00-\u9fff]{{4,}})")
+_SPOKEN_PLACE = re.compile(rf"({_LEVEL})[上里]")
 _LEVEL_BEFORE = re.compile(rf"({_LEVEL})(?:一?级)?$")
 
 
@@ -487,6 +489,11 @@ def choice_alternatives(normalized_question: str) -> tuple[str, str] | None:
     cannot decide between them."""
     m = _CHOICE.search(normalized_question)
     return (m[1], m[2]) if m else None
+
+
+def spoken_levels(normalized_text: str) -> list[str]:
+    """The levels *normalized_text* names as spoken places: 「鎮上還是村裡」 → 镇, 村."""
+    return _SPOKEN_PLACE.findall(normalized_text)
 
 
 # The period a rate is asked or stated for: 「一個月多少錢」 is not answered by 「每年安排106萬元」.
