@@ -328,3 +328,18 @@ def test_a_body_named_by_itself_is_covered_by_its_collective_name(assistant_inst
     a = assistant_instance.ask("共青團和婦聯要把什麼作為工作的出發點和落腳點?")
     assert not a.refused and a.citations[0].id == "d5-s4-c3"
     assert assistant_instance.ask("團委書記的津貼標準是多少?").refused
+
+
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        ("遠教站點每年能拿到多少管理費?", True),  # 「…專項經費,用于站點維護和管理」 spells it
+        ("縣級黨員服務中心有多少建設費?", True),
+        ("村幹部每月有多少交通費?", False),  # no clause on village cadres spells 交通…費
+    ],
+)
+def test_a_compound_the_clause_spells_in_parts_is_not_an_unknown_thing(
+    assistant_instance: Assistant, question: str, answered: bool
+) -> None:
+    a = assistant_instance.ask(question)
+    assert a.refused is not answered

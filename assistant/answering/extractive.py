@@ -749,7 +749,10 @@ class Answerer:
         covered = sum(stats.word_idf(w) for w in inside) / total if total else top.coverage
         floor = self.semantic_floor
         thing = counted_thing(q)
-        unknown = thing if thing and not stats.word_df(thing) else ""
+        # A compound the clause spells in parts is no unknown thing (維護費: 「…專項經費,用于站點
+        # 維護」); a word the guidelines never use is (獎金, 月工資: no 獎 or 月工 to build on).
+        spelled = len(thing) >= 3 and thing[:-1] in clause_text and thing[-1] in clause_text
+        unknown = thing if thing and not stats.word_df(thing) and not spelled else ""
         # 「是正科級還是副科級」: a clause naming neither alternative cannot decide.
         choice = choice_alternatives(q)
         undecided = choice if choice and not any(
