@@ -385,6 +385,14 @@ def test_a_condition_stated_negatively() -> None:
     assert states_negative_condition(normalize("對不適合從事此項工作的,予以調離"))
     assert not states_negative_condition(normalize("經考核合格的,可按規定程序擔任"))
     assert not states_negative_condition(normalize("不得擅自調動其工作"))  # a prohibition, no case
+    # An inability is a negative case too: 「拿不出」 in a question, 「確有困難的」 in a clause.
+    assert states_negative_condition(normalize("鄉級財政確有困難的,縣級財政應給予補助"))
+    assert states_negative_condition(normalize("受托人难以履行职责的,应当向委托人报告"))
+
+
+def test_an_inability_asked_is_answered_by_the_difficulty_case(assistant_instance) -> None:
+    a = assistant_instance.ask("鄉裡財政沒錢給紀委發工作經費怎麼辦?")
+    assert "縣級財政應給予補助" in a.answer and a.citations[0].id == "d4-s6-c21"
 
 
 def test_a_negative_case_is_answered_by_the_negative_condition(assistant_instance) -> None:

@@ -247,8 +247,9 @@ _NEGATION = re.compile(r"不|没|未|无法")
 # (能不能, 有沒有, 去不去: the same character on both sides).
 _BOUND = "少超低高多得"
 # A condition stated negatively: a negation inside the 的-phrase (「考核不合格的,」, 「對不適合
-# 從事鄉鎮紀檢工作的,」, 「逾期未繳納的,」).
-_NEGATIVE_CONDITION = re.compile(r"(?:不|未|没有|没|无)[^,,;;。:]{0,20}的[,,]")
+# 從事鄉鎮紀檢工作的,」, 「逾期未繳納的,」), or an inability (「鄉級財政確有困難的,」, 「難以履行
+# 職責的,」): what a question's 「拿不出」「幹不了」 is, put in writing.
+_NEGATIVE_CONDITION = re.compile(r"(?:不|未|没有|没|无|困难|难以)[^,,;;。:]{0,20}的[,,]")
 
 
 def _negated(text: str) -> bool:
