@@ -92,6 +92,19 @@ _MEMBERS: dict[str, tuple[str, ...]] = {
     "群团": ("工会", "共青团", "青年团", "团委", "团支部", "团组织", "妇联", "妇委会", "妇女联合会", "工青妇"),
 }
 _GROUP_OF = {m: g for g, members in _MEMBERS.items() for m in members}
+# Shorthands that name the whole collective, not one member: 工青婦 = 工會、共青團、婦聯.
+_COLLECTIVE_SHORT = {"工青妇": "群团"}
+
+
+def members_of(group: str) -> tuple[str, ...]:
+    """The bodies the collective name *group* (normalised, 群团) covers."""
+    return _MEMBERS.get(group, ())
+
+
+def collective_named(word: str) -> str | None:
+    """The collective *word* (normalised) names as a whole: 群团 itself or a shorthand for all
+    its members (工青妇); None for one member (工会) or anything else."""
+    return word if word in _MEMBERS else _COLLECTIVE_SHORT.get(word)
 
 
 def member_of(word: str) -> str | None:

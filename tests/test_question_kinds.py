@@ -447,3 +447,23 @@ def test_a_ratio_is_not_a_thing_counted() -> None:
     assert counted_thing(normalize("每年要開哪幾次會議")) == ""
     assert counted_thing(normalize("黨員要具備哪幾種素質")) == ""
     assert "一届" not in content_words(normalize("基層工會委員會一屆幹幾年"))
+
+
+@pytest.mark.parametrize(("question", "group"), [
+    ("群團組織都包括哪些組織?", "群团"),
+    ("文件裡的工青婦是指什麼?", "群团"),
+    ("学校里的群团组织,具体是指哪几家?", "群团"),
+    ("群團組織建設的主要內容有哪些?", None),  # the tasks a heading lists, not the members
+    ("群團組織要在哪幾個方面有明顯提高?", None),
+    ("工會有哪些權利?", None),  # something of one member
+])
+def test_what_a_collective_name_refers_to(question: str, group: str | None) -> None:
+    from assistant.answering.question import referent_asked
+
+    assert referent_asked(normalize(question)) == group
+
+
+def test_a_collective_name_is_answered_by_the_sentence_naming_its_members(assistant_instance) -> None:
+    a = assistant_instance.ask("群团组织是哪几家?")
+    assert "工會、共青團、婦聯" in a.answer and a.citations[0].id == "d5-s0-c1"
+    assert "思想建設" in assistant_instance.ask("群團組織建設的主要內容有哪些?").answer

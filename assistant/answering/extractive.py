@@ -64,6 +64,7 @@ from assistant.answering.question import (
     negative_case,
     period_conflict,
     quoted_names,
+    referent_asked,
     scope_conflict,
     spoken_levels,
     stated_quantities,
@@ -97,8 +98,10 @@ from assistant.text import (
     bigrams,
     corpus_script,
     fragments,
+    collective_named,
     is_cjk,
     member_of,
+    members_of,
     normalize,
     sentences,
 )
@@ -373,6 +376,7 @@ class Answerer:
         # hand-set weights above do (the formula the ranker was measured against).
         self.ranker = load_ranker() if ranker is True else (ranker or None)
         self._stated_memo: dict[tuple[str, int, int | None], Evidence | None] = {}
+        self._referents: dict[str, tuple[Clause, tuple[int, int]] | None] = {}
 
     # -- evidence ---------------------------------------------------------------------------
     @staticmethod
@@ -801,6 +805,8 @@ class Answerer:
             return found
         if asks_purpose(q_asked) and (found := self.purpose(question, asked)):
             return found
+        if (group := referent_asked(q_asked)) is not None and (found := self.referent(question, group)):
+            return found
         ev = self.evidence(question, hits[: self.candidates], asked if asked != question else None)
         ev = self._record_first(question, asked, ev)
         cites = [self._cite(e) for e in ev]
@@ -961,6 +967,34 @@ class Answerer:
         a, b = top.sentence
         text = f"{identify(doc)}:{top.hit.clause.text[a:b].strip()}"
         return Answer(question, text, False, cites[:1], cites[1:3], confidence=support.confidence), ev
+
+    def referent(self, question: str, group: str) -> tuple[Answer, list[Evidence]] | None:
+        """What a collective name refers to (「群團組織是指哪幾個?」): the fragment of the guidelines'
+        sentence naming the most of its members (at least two: 「…帶動基層工會、共青團、婦聯組織
+        建設」), in corpus order on ties; None when no sentence names two."""
+        if group not in self._referents:  # the corpus is fixed for this answerer
+            self._referents[group] = self._find_referent(group)
+        found = self._referents[group]
+        if found is None:
+            return None
+        c, (a, b) = found
+        frag = c.text[a:b].strip().rstrip("。;;,,")
+        cite = self._cite(_unranked(c, next((s for s in sentences(c.text) if s[0] <= a < s[1]), (a, b))))
+        return Answer(question, frag, False, [cite], [], confidence=1.0), []
+
+    def _find_referent(self, group: str) -> tuple[Clause, tuple[int, int]] | None:
+        members = [m for m in members_of(group) if collective_named(m) is None]
+        best, best_n = None, 1
+        for c in self.searcher.clauses:
+            if c.is_record:
+                continue
+            norm = normalize(c.text)
+            for a, b in sentences(c.text):
+                for fa, fb in fragments(c.text, a, b):
+                    n = sum(m in norm[fa:fb] for m in members)
+                    if n > best_n:
+                        best, best_n = (c, (fa, fb)), n
+        return best
 
     def purpose(self, question: str, asked: str) -> tuple[Answer, list[Evidence]] | None:
         """「紀檢那份意見是為了什麼出台的?」: the named document's opening sentence of purpose

@@ -13,7 +13,7 @@ import unicodedata
 from functools import lru_cache
 
 from assistant.retrieval import segment
-from assistant.text import STOPWORDS, bigrams, cn_to_int, normalize
+from assistant.text import STOPWORDS, bigrams, cn_to_int, collective_named, normalize
 
 MAX_QUESTION_CHARS = 500
 
@@ -197,6 +197,24 @@ def jieba_():
     """The process-wide jieba segmenter: on the dictionary saved beside the index when the
     searcher found a current one (no dictionary load at start), else jieba's own; same words."""
     return segment.segmenter()
+
+
+# 「群團組織是指哪幾個?」「工青婦指什麼?」: what a collective name refers to is asked — its members,
+# not the tasks a heading on it lists (「群團組織建設的主要內容」 asks those), nor something of one
+# member (「工會有哪些權利」).
+_REFERENT = re.compile(
+    r"([\u4e00-\u9fff]{2,4}?)(?:组织)?[,,]?(?:都|具体|主要|一般|到底|究竟)*(?:是指|指的是|所指|指|包括|包含|是|有)"
+    r"(?:的是)?(?:哪些|哪几|哪|什么|啥)[个家种类]?(?:组织|单位)?[呢啊呀]?[??。]?$"
+)
+
+
+def referent_asked(normalized_question: str) -> str | None:
+    """The collective name (群团) whose members the question asks, or None."""
+    m = _REFERENT.search(normalized_question.strip())
+    if m is None:
+        return None
+    name = m.group(1)
+    return next((g for n in range(len(name) - 1) if (g := collective_named(name[n:])) is not None), None)
 
 
 def content_words(question: str) -> list[str]:
