@@ -467,3 +467,18 @@ def test_a_collective_name_is_answered_by_the_sentence_naming_its_members(assist
     a = assistant_instance.ask("群团组织是哪几家?")
     assert "工會、共青團、婦聯" in a.answer and a.citations[0].id == "d5-s0-c1"
     assert "思想建設" in assistant_instance.ask("群團組織建設的主要內容有哪些?").answer
+
+
+def test_an_obligation_asked_is_answered_by_the_one_imposed() -> None:
+    from assistant.answering.question import asks_obligation, states_obligation
+
+    assert asks_obligation(normalize("在一個地方幹滿多少年就非換不可?"))
+    assert asks_obligation(normalize("最多能幹多久就得換地方?"))
+    assert not asks_obligation(normalize("任滿一屆後要交流嗎?"))
+    assert states_obligation(normalize("任滿10年的必須交流"))
+    assert not states_obligation(normalize("任滿一屆的應適當交流"))
+
+
+def test_a_colloquial_obligation_gets_the_ten_years(assistant_instance) -> None:
+    a = assistant_instance.ask("鄉鎮紀委書記幹滿幾年一定要交流?")
+    assert "10年" in a.answer and a.citations[0].id == "d4-s2-c6"

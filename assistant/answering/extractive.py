@@ -51,6 +51,7 @@ from assistant.answering.question import (
     asks_extreme_date,
     asks_issuer,
     asks_list,
+    asks_obligation,
     asks_purpose,
     choice_alternatives,
     clean_question,
@@ -69,6 +70,7 @@ from assistant.answering.question import (
     spoken_levels,
     stated_quantities,
     states_condition,
+    states_obligation,
     states_negative_condition,
     strip_instructions,
     wanted_value,
@@ -408,6 +410,7 @@ class Answerer:
         wants_list = asks_list(q)
         wants_condition = asks_condition(q)
         wants_negative = negative_case(q)
+        wants_obligation = asks_obligation(q)
         negated = negations(question)
         # A quantity the question states, when it asks for none (「滿10年要不要交流」).
         stated = stated_quantities(q) if typed is None else set()
@@ -478,6 +481,8 @@ class Answerer:
                         score += self.NEGATIVE_CASE  # 「沒過關的怎麼處理」: 「不合格的,…」
                 if stated and stated & stated_quantities(s_norm):
                     score += 0.15  # 「干滿10年,是不是必須交流」: the sentence stating 10年
+                if wants_obligation and states_obligation(s_norm):
+                    score += 0.15  # 「…就得換」: 「任滿10年的必須交流」
                 for neg, bare in negated:
                     if neg in s_norm:
                         score += 0.15
@@ -671,9 +676,11 @@ class Answerer:
         # Single characters break ties between fragments the bigrams score alike
         # (「村干部…幾天」: 「村兩委主要干部…7天」 over 「鄉鎮干部…12天」).
         q_chars = {ch for ch in content(question) if is_cjk(ch)}
+        obliged = asks_obligation(q)
         overlap = [
             self._weighted(q_terms, bigram_set(norm[a:b]), stats)
             + 0.02 * len(q_chars & set(norm[a:b])) / max(1, len(q_chars))
+            + (0.1 if obliged and states_obligation(norm[a:b]) else 0.0)
             for a, b in frags
         ]
         typed = [i for i, (a, b) in enumerate(frags) if gives_value(pattern, norm[a:b], q)]

@@ -424,6 +424,21 @@ def asks_list(normalized_question: str) -> bool:
     return bool(_ASKS_LIST.search(normalized_question))
 
 
+# An obligation asked (「最多能幹多久就得換地方?」, 「非換不可」, 「一定要」) is answered by the
+# sentence or fragment that imposes one (「任滿10年的必須交流」), not by what is only advised
+# (「任滿一屆的應適當交流」).
+_ASKS_OBLIGATION = re.compile(r"必须|必需|就得|非得|一定要|务必|不得不|非[\u4e00-\u9fff]{1,4}不可")
+_STATES_OBLIGATION = re.compile(r"必须|务必")
+
+
+def asks_obligation(normalized_question: str) -> bool:
+    return bool(_ASKS_OBLIGATION.search(normalized_question))
+
+
+def states_obligation(normalized_text: str) -> bool:
+    return bool(_STATES_OBLIGATION.search(normalized_text))
+
+
 def negations(question: str) -> list[tuple[str, str]]:
     """(negated, bare) pairs of the question's content: 「考核不合格的」 → [("不合格", "合格")]."""
     return [(m.group(0), m.group(1)) for m in _NEGATED.finditer(content(question))]
