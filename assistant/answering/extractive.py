@@ -47,6 +47,7 @@ from assistant.answering.question import (
     MAX_QUESTION_CHARS,
     NUMBERISH,
     PURPOSE_WORDS,
+    asked_kind,
     asks_condition,
     asks_extreme_date,
     asks_issuer,
@@ -670,7 +671,7 @@ class Answerer:
         if pattern is None:
             return whole
         norm = normalize(text)
-        q_terms = set(bigrams(content(question)))
+        q_terms = set(bigrams(content(question))) - set(bigrams(asked_kind(q)))
         stats = self.searcher.lexicon.scope(clause)
         frags = fragments(text, start, end)
         # Single characters break ties between fragments the bigrams score alike

@@ -359,6 +359,13 @@ def wanted_value(normalized_question: str) -> re.Pattern[str] | None:
 _NAMED_BODY = re.compile(rf"(?:哪个|哪一?级|什么)({_KINDS})")
 
 
+def asked_kind(normalized_question: str) -> str:
+    """The kind of body a who-question names (「跟哪個部門打招呼」 → 部门), or "": it says what
+    the answer is, not what it is about — the fragment naming 「組織部門」 is no better for it."""
+    m = _NAMED_BODY.search(normalized_question)
+    return m.group(1) if m else ""
+
+
 @lru_cache(maxsize=8)
 def _body(noun: str) -> re.Pattern[str]:
     """A body of the named kind: 「縣級紀檢監察機關」 for 機關, 「鄂城區教育局」 for 部門."""
