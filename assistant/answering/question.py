@@ -439,10 +439,13 @@ _STATES_OBLIGATION = re.compile(r"必须|务必")
 
 
 def asks_obligation(normalized_question: str) -> bool:
+    """Whether the question asks what must be (就得, 非…不可, 一定要, 必須)."""
     return bool(_ASKS_OBLIGATION.search(normalized_question))
 
 
 def states_obligation(normalized_text: str) -> bool:
+    """Whether a sentence or fragment imposes an obligation (必須, 務必), not advice (應).
+    It weighs like a matched negation: +0.15 for a sentence, +0.1 for a fragment."""
     return bool(_STATES_OBLIGATION.search(normalized_text))
 
 
