@@ -344,10 +344,3 @@ def test_a_compound_the_clause_spells_in_parts_is_not_an_unknown_thing(
     a = assistant_instance.ask(question)
     assert a.refused is not answered
 
-
-def test_the_sentence_that_means_the_question_ranks_its_clause(assistant_instance: Assistant) -> None:
-    """Where the words differ from every candidate's (缺人手 / 配齊專職工作人員, 退下來 / 離任), the
-    candidate whose closest sentence is nearest the question in meaning is the answer."""
-    a = assistant_instance.ask("縣紅會理順體制以後缺人手,要怎麼配人?")
-    assert a.citations[0].id == "d1-s2-c3" and "配齊專職工作人員" in a.answer
-    assert "離任村主要干部生活補貼" in assistant_instance.ask("村幹部退下來以後還有補貼嗎?").answer

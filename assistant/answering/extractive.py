@@ -1039,8 +1039,10 @@ class Answerer:
     # question is the evidence left. Fitted, not set: over {0, 2, 4, 6, 8, 12, 16} on 1093
     # development questions (15 seed sets, the five laws sets with the laws added), leaving one
     # document out, seven of nine folds pick 6 (two 8): 965 right on the held-out folds vs 961
-    # at 0 (seed sets 793 → 799, laws sets unchanged).
-    SENTENCE_GAP_WEIGHT = 6.0
+    # at 0 (seed sets 793 → 799, laws sets unchanged). Off for now: at 6 (and 4) the dev gate
+    # with the laws added refuses one more answerable question (3 > 2, a question wrong either
+    # way: 「紅十字會想在地方上有地位…」), which the growth gate in scripts/test.sh does not allow.
+    SENTENCE_GAP_WEIGHT = 0.0
     OUTLINE_MIN = 0.5
     # A consequence asked of a case the question states negatively (「考核沒過關會怎樣」) prefers,
     # among the sentences stating a condition, one stating it negatively (「考核不合格的,…」).
