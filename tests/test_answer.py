@@ -343,4 +343,3 @@ def test_a_compound_the_clause_spells_in_parts_is_not_an_unknown_thing(
 ) -> None:
     a = assistant_instance.ask(question)
     assert a.refused is not answered
-

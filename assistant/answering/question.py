@@ -350,8 +350,8 @@ def wanted_value(normalized_question: str) -> re.Pattern[str] | None:
         return _NUMBERISH
     if _ASKS_WHO.search(normalized_question):
         # 「以哪個機關為主」 is answered by a 機關, not by the 組織 the sentence also names.
-        if named := _NAMED_BODY.search(normalized_question):
-            return _body(named.group(1))
+        if kind := asked_kind(normalized_question):
+            return _body(kind)
         return BODYISH
     return None
 
