@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -380,6 +381,7 @@ class Answerer:
         self.ranker = load_ranker() if ranker is True else (ranker or None)
         self._stated_memo: dict[tuple[str, int, int | None], Evidence | None] = {}
         self._referents: dict[str, tuple[Clause, tuple[int, int]] | None] = {}
+        self._sent_stats: dict[str, Stats] = {}
 
     # -- evidence ---------------------------------------------------------------------------
     @staticmethod
@@ -449,18 +451,24 @@ class Answerer:
                 dated = {(a, b): k for a, b, _ in cands if (k := date_key(norm[a:b]))}
                 extreme = (max if order > 0 else min)(dated.values()) if dated else None
             valued, valued_score = None, -1.0  # the best sentence giving the asked kind of value
+            # Which sentence of the clause answers is told by the words rare among the
+            # document's sentences, not by those rare among clauses: the document's subject
+            # (紅十字會 in every sentence of the Red Cross guideline) weighs as much as 「思路」
+            # across the corpus's clauses, yet picks no sentence of its own document. Per
+            # document, so adding documents changes nothing here either.
+            sstats = stats if hit.clause.is_record else self._sentence_stats(hit.clause.doc_id)
             for start, end, sim in cands:
                 s_norm = norm[start:end]
                 if hit.clause.is_record:  # a record line also answers to its field's words
                     s_norm += " " + normalize(record_field_words(s_norm))
                 have = bigram_set(s_norm)
-                score = weighted(terms, have, stats)
+                score = weighted(terms, have, sstats)
                 if not hit.clause.is_record and start > cands[0][0]:
                     # Later sentences leave out the subject the first one states (「鄉鎮紀委書記
                     # 一般應任滿一屆。任滿10年的必須交流。」): it counts for them, at a discount
                     # (a later sentence may turn to another subject: 「地方各級機關…」).
                     first = bigram_set(norm[cands[0][0]:cands[0][1]]) - have
-                    score += self.INHERITED * weighted(terms, first, stats)
+                    score += self.INHERITED * weighted(terms, first, sstats)
                 # A quoted name (「“四考”」) is matched as a whole, quotes included, so the
                 # sentence that defines it beats one that mentions 「三推四考一確定」.
                 if any(f"“{t}”" in s_norm for t in names):
@@ -524,6 +532,23 @@ class Answerer:
         for c in self.searcher.clauses:
             by.setdefault(c.doc_id, []).append(c)
         return by
+
+    def _sentence_stats(self, doc_id: str) -> Stats:
+        """Bigram frequencies over the answer sentences of one document: the IDF that picks a
+        clause's answering sentence (:meth:`evidence`). Built on first use per document, so a
+        100k-clause corpus pays only for the documents questions reach."""
+        if (st := self._sent_stats.get(doc_id)) is None:
+            df: Counter[str] = Counter()
+            n = 0
+            for c in self._by_doc.get(doc_id, ()):
+                if c.is_record:
+                    continue
+                norm = normalize(c.text)
+                for a, b in answer_sentences(c.text):
+                    df.update(bigram_set(norm[a:b]))
+                    n += 1
+            st = self._sent_stats[doc_id] = Stats(df, max(n, 1))
+        return st
 
     @cached_property
     def _records(self) -> dict[str, Clause]:
